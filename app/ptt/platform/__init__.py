@@ -1,0 +1,7 @@
+"""The only package that knows which platform the app runs on.
+
+- bootargs: the boot arguments (pure; shared with the host tool)
+- linux: the kvm target (MicroPython unix port as PID 1): mounts, block
+  device, network set-up, sync, power off, all through ffi
+- smtp_placeholder: a minimal SMTP loop used until ptt.net is wired in
+"""
