@@ -271,6 +271,11 @@ def test_check_reports_file_system_damage(image, tool):
         f.write(b"\xff\xff\xff\x0f" * 64)
     rc, out, err = tool("check", image)
     assert rc == 1 and any(l.startswith("file system: ") for l in out.splitlines()), out
+    assert "warning: %s: One or more FATs differ" % image in err
+    before = snapshot(image)
+    rc, out, err = tool("subscribe", image, "a@x.org")
+    assert rc == 1 and err.count("\n") == 1 and "FATs differ" in err and "not changing it" in err
+    assert snapshot(image) == before
 
 
 def test_editing_commands_refuse_schema_invalid_json(image, tool):

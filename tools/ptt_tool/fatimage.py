@@ -17,7 +17,9 @@ import errno
 import fcntl
 import os
 import shutil
+import sys
 import struct
+import warnings
 
 from fs.errors import FSError
 from pyfatfs.PyFat import PyFat
@@ -177,11 +179,20 @@ def _locked(path):
 class Volume:
     """The files of an open image. Paths are absolute within the volume."""
 
-    def __init__(self, path, read_only):
-        try:
-            self._fs = PyFatFS(path, read_only=read_only, utc=True)
-        except (PyFATException, FSError, OSError, ValueError, struct.error) as e:
-            raise ImageError("%s: cannot open the FAT file system: %s" % (path, e))
+    def __init__(self, path, read_only, shown_as=None):
+        shown_as = shown_as or path
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                self._fs = PyFatFS(path, read_only=read_only, utc=True)
+            except (PyFATException, FSError, OSError, ValueError, struct.error) as e:
+                raise ImageError("%s: cannot open the FAT file system: %s" % (shown_as, e))
+        # pyfatfs warns (and goes on) when the file system looks damaged:
+        # reading may go on, but writing would build on the damage.
+        self.warnings = ["%s: %s" % (shown_as, w.message) for w in caught]
+        if self.warnings and not read_only:
+            self._fs.close()
+            raise ImageError("%s; not changing it (run: ptt-tool check %s)" % (self.warnings[0], shown_as))
         self.changed = False
 
     def close(self):
@@ -253,6 +264,8 @@ def reading(path):
     """Open an image read-only."""
     check_fat32(path)
     vol = Volume(path, read_only=True)
+    for w in vol.warnings:
+        print("ptt-tool: warning: %s" % w, file=sys.stderr)
     try:
         yield vol
     finally:
@@ -269,7 +282,7 @@ def editing(path):
         try:
             shutil.copyfile(path, tmp)
             shutil.copymode(path, tmp)
-            vol = Volume(tmp, read_only=False)
+            vol = Volume(tmp, read_only=False, shown_as=path)
             try:
                 yield vol
             finally:
