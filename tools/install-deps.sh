@@ -9,7 +9,7 @@ PKGS=(
   cpio xz-utils
   qemu-system-x86 qemu-utils             # boot the images
   linux-source-6.1 build-essential bc flex bison libelf-dev libssl-dev  # kernel
-  postfix swaks bind9 bind9-utils opendkim opendkim-tools netcat-openbsd  # real peers in tests
+  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl bind9 bind9-utils opendkim opendkim-tools netcat-openbsd  # real peers in tests
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -263,6 +263,12 @@ def cmd_check(args):
 
 # --- parser ---------------------------------------------------------------
 
+def extensions():
+    """Subcommands that live in modules of their own; each module offers
+    add_parser(subparsers) and sets func on its parser(s)."""
+    return ()
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="ptt-tool", description="Host tool for ptt: list disks, images, keys, DNS.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -325,12 +331,8 @@ def build_parser():
     k.add_argument("image", metavar="IMAGE")
     k.set_defaults(func=cmd_check)
 
-    try:
-        from . import run as run_mod
-    except ImportError:
-        run_mod = None
-    if run_mod is not None and hasattr(run_mod, "add_run_parser"):
-        run_mod.add_run_parser(sub)
+    for module in extensions():
+        module.add_parser(sub)
     return p
 
 
