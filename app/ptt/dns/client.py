@@ -83,7 +83,7 @@ def _server(s, default_port=53):
 def _transport(t):
     if t is not None:
         return t
-    from ptt.dns.transport import SocketTransport
+    from ptt.net.dns_transport import SocketTransport
     return SocketTransport()
 
 

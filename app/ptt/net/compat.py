@@ -1,6 +1,7 @@
 """The platform-specific bits of the I/O loop, in one place: MicroPython
 (asyncio subset + the `tls` module) and CPython (asyncio + ssl). A Solo5 port
 only changes this file."""
+import socket
 import sys
 import time
 
@@ -82,14 +83,23 @@ def set_nodelay(writer):
         pass
 
 
+def _ip_text(family, addr):
+    if family == socket.AF_INET:
+        return ".".join(str(b) for b in addr)
+    groups = ["%x" % ((addr[i] << 8) | addr[i + 1]) for i in range(0, 16, 2)]
+    return ":".join(groups)
+
+
 def peer_address(writer):
-    if MICROPYTHON:
-        try:
-            return str(writer.get_extra_info("peername"))
-        except Exception:
-            return "?"
-    p = writer.get_extra_info("peername")
-    return "%s:%s" % (p[0], p[1]) if p else "?"
+    """(ip, port) of the peer, as text and int on both runtimes."""
+    try:
+        p = writer.get_extra_info("peername")
+        if MICROPYTHON:  # a raw sockaddr
+            family, addr, port = socket.sockaddr(p)
+            return _ip_text(family, addr), port
+        return p[0], p[1]
+    except Exception:
+        return "?", 0
 
 
 async def read(reader, n=65536):

@@ -293,10 +293,11 @@ def temp_problems(obj):
         for f in ("size", "attempt", "counter"):
             if f in e and (not _is_int(e[f]) or e[f] < 0):
                 problems.append("%s.%s: must be a non-negative integer" % (w, f))
-        if "send_at" in e:
-            p = _rfc3339_problem(w + ".send_at", e["send_at"])
-            if p:
-                problems.append(p)
+        for f in ("send_at", "queued_at"):  # queued_at: ours, optional
+            if f in e:
+                p = _rfc3339_problem("%s.%s" % (w, f), e[f])
+                if p:
+                    problems.append(p)
     return problems
 
 

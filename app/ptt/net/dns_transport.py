@@ -1,4 +1,4 @@
-"""Sockets for DNS: the only module in ptt.dns that does I/O.
+"""Sockets for DNS: the I/O under ptt.dns (which is sans-I/O otherwise).
 
 Blocking sockets with timeouts, written for both CPython and MicroPython's
 unix port (addresses go through getaddrinfo, which gives tuples on CPython
