@@ -10,10 +10,14 @@ loses nothing; before it, the client still holds the message and retries.
 """
 
 import asyncio
+import binascii
 
 from ptt.delivery.engine import Delivery, Router
+from ptt.lists import logic
+from ptt.lists import bounces as B
+from ptt.lists import pending as P
 from ptt.mail import headers as H
-from ptt.mail.address import AddressError, parse_mailbox
+from ptt.mail.address import AddressError, normalize_domain, split_mailbox
 from ptt.mail.dates import rfc5322
 from ptt.net import smtp_server
 from ptt.smtp.replies import Reply
@@ -21,36 +25,68 @@ from ptt.store import schema
 from ptt.store.files import Files
 from ptt.store.queue import Queue
 
-R250_QUEUED = "2.0.0"
 R550_NO_SUCH = Reply(550, "5.1.1", "no such list or address here; check the address")
 R550_RELAY = Reply(550, "5.7.1", "relaying denied: this server only accepts mail for its own lists")
 R451_STORE = Reply(451, "4.3.0", "could not store the message; please retry later")
 R250_OK = Reply(250, "2.1.0", "ok")
 R250_RCPT = Reply(250, "2.1.5", "ok")
+PENDING = "pending"
+META = "store.json"
+BOUNCES = "bounces.json"
 
 
-def verp_sender(name, counter, subscriber, domain):
-    """list-return-<counter>-<local>=<domain>@domain (reference encoding)."""
-    local, _, sdomain = subscriber.rpartition("@")
-    return "%s-return-%d-%s=%s@%s" % (name, counter, local, sdomain, domain)
+class Store:
+    """The documents of the store, loaded at boot, written as they change."""
 
-
-class ListStore:
-    """The lists on the store, loaded at boot and saved on change."""
-
-    def __init__(self, files):
+    def __init__(self, files, domain, randbytes, log):
         self.files = files
-        self.lists = {}
+        if not files.exists(PENDING):
+            files.mkdir(PENDING)  # stores made before pending requests existed
+        lists = {}
         for fname in files.listdir("lists"):
             if fname.endswith(".json"):
                 name = schema.check_list_name(fname[:-5])
-                self.lists[name] = files.read_json("lists/" + fname, schema.list_problems)
+                lists[name] = files.read_json("lists/" + fname, schema.list_problems)
+        pend = {}
+        for fname in files.listdir(PENDING):
+            if fname.endswith(".json"):
+                pend[fname[:-5]] = files.read_json(PENDING + "/" + fname, P.problems)
+        bounces = files.read_json(BOUNCES, schema.bounces_problems)
+        self.state = logic.State(lists, pend, bounces, held=self.held)
+        self.secret = self._secret(domain, randbytes, log)
+
+    def _secret(self, domain, randbytes, log):
+        if self.files.exists(META):
+            meta = self.files.read_json(META, schema.store_meta_problems)
+            if meta.get("domain") not in (None, domain):
+                log("store: warning: the store was made for %s, this server is %s" % (meta["domain"], domain))
+        else:  # a store made by the reference: make the secret once, here
+            meta = {"version": schema.STORE_VERSION, "domain": domain,
+                    "secret": binascii.b2a_base64(randbytes(32)).strip().decode()}
+            self.files.write_json(META, meta)
+            log("store: created store.json with a new secret")
+        return binascii.a2b_base64(meta["secret"])
+
+    def held(self, pid):
+        return self.files.read(PENDING + "/" + pid + ".eml")
 
     def names(self):
-        return sorted(self.lists)
+        return sorted(self.state.lists)
 
-    def save(self, name):
-        self.files.write_json("lists/%s.json" % name, self.lists[name])
+    def save(self, out):
+        """Write what an Outcome changed, documents first (see logic.py)."""
+        for name in out.lists:
+            self.files.write_json("lists/%s.json" % name, out.lists[name])
+        for pid in out.held:
+            self.files.write(PENDING + "/" + pid + ".eml", out.held[pid])
+        for pid in out.pending:
+            self.files.write_json(PENDING + "/" + pid + ".json", out.pending[pid])
+        for pid in out.pending_deleted:
+            self.files.remove(PENDING + "/" + pid + ".json")
+            self.files.remove(PENDING + "/" + pid + ".eml")
+        if out.bounces is not None:
+            self.files.write_json(BOUNCES, out.bounces)
+        out.apply(self.state)
 
 
 class ListsServer:
@@ -60,40 +96,60 @@ class ListsServer:
         self.domain = domain
         self.clock = clock
         self.randbytes = randbytes
+        self.resolver = resolver
         self.tls_context = tls_context
         self.log = log
         self.files = Files(root)
         for line in self.files.recover():
             log("store: " + line)
-        self.store = ListStore(self.files)
+        self.store = Store(self.files, domain, randbytes, log)
         self.queue = Queue(self.files, randbytes, domain, first_retry=first_retry)
         log("queue: " + self.queue.load())
         self.delivery = Delivery(self.queue, Router(resolver, smarthost), domain, clock,
                                  tls_context=None, concurrency=concurrency,
                                  timeout=delivery_timeout, on_failed=self.on_failed, log=log)
         self.accepted = 0
+        self.apply(logic.expire(self.ctx(), self.store.state))
+
+    def ctx(self):
+        return logic.Context(self.domain, self.store.secret, self.clock(), self.randbytes, self.txt)
+
+    def txt(self, name):
+        """TXT lookup for DMARC; raising means "unknown" (the logic then mitigates)."""
+        if self.resolver is None:
+            raise OSError("no resolver configured")
+        return [t.decode() if isinstance(t, bytes) else t for t in self.resolver.txt(name)]
+
+    def apply(self, out):
+        """Make an Outcome durable: documents, then queued mail. Returns ids."""
+        for line in out.log:
+            self.log("lists: " + line)
+        self.store.save(out)
+        now = self.clock()
+        ids = []
+        for m in out.mails:
+            ids.append(self.queue.add(m.data, [(m.sender, m.recipients)], now))
+        for p in out.posts:
+            txns = [(sender, [rcpt]) for sender, rcpt in p.transactions]
+            if txns:
+                ids.append(self.queue.add(p.data, txns, now, counter=p.counter))
+        if ids:
+            self.delivery.wake()
+        return ids
 
     # -- SMTP handler (ptt.net.smtp_server) --------------------------------
 
     def on_mail(self, ctx, reverse_path, params):
         return R250_OK
 
-    def _route(self, path):
-        """(list name, remainder) for an address we answer, else a Reply."""
+    def on_rcpt(self, ctx, path, params):
         try:
-            addr = parse_mailbox(path)
+            _, domain = split_mailbox(path)
+            if normalize_domain(domain) != self.domain:
+                return R550_RELAY
         except AddressError:
             return R550_NO_SUCH
-        if addr.domain != self.domain:
-            return R550_RELAY
-        route = schema.route_local_part(addr.local, self.store.names())
-        if route is None or route[1] != "":
-            return R550_NO_SUCH
-        return route
-
-    def on_rcpt(self, ctx, path, params):
-        r = self._route(path)
-        return r if isinstance(r, Reply) else R250_RCPT
+        return R250_RCPT if logic.accepts(self.ctx(), self.store.state, path) else R550_NO_SUCH
 
     def _received(self, ctx, envelope, msgid):
         proto = "ESMTPS" if ctx.tls_active else "ESMTP"
@@ -106,43 +162,52 @@ class ListsServer:
         return H.fold(b"Received", [(b" ", w, False) for w in words]) + b"\r\n"
 
     def on_message(self, ctx, envelope, data):
-        now = self.clock()
-        posts = []
-        for rcpt in envelope.recipients:
-            r = self._route(rcpt)
-            if not isinstance(r, Reply):
-                posts.append(r[0])
-        queued = []
+        c = self.ctx()
+        refusal = logic.precheck(c, self.store.state, envelope.reverse_path, envelope.recipients, data)
+        if refusal is not None:
+            self.log("refused from <%s>: %s %s %s" % ((envelope.reverse_path,) + tuple(refusal)))
+            return Reply(refusal[0], refusal[1], refusal[2])
+        trace_id = self.queue.new_id(c.now)
+        data = self._received(ctx, envelope, trace_id) + data
         try:
-            for name in posts:
-                lst = self.store.lists[name]
-                lst["counter"] += 1
-                counter = lst["counter"]
-                self.store.save(name)  # before queueing: a counter is never reused
-                txns = [(verp_sender(name, counter, s, self.domain), [s]) for s in lst["subscribers"]]
-                if not txns:
-                    continue
-                msgid = self.queue.new_id(now)
-                copy = self._received(ctx, envelope, msgid) + data
-                queued.append(self.queue.add(copy, txns, now, counter=counter, msgid=msgid))
+            out = logic.incoming(c, self.store.state, envelope.reverse_path, envelope.recipients, data)
+            ids = self.apply(out)
         except Exception as e:
-            self.log("store: cannot queue a message from %s: %r" % (envelope.reverse_path, e))
+            self.log("store: cannot take a message from <%s>: %r" % (envelope.reverse_path, e))
             return R451_STORE
         self.accepted += 1
-        self.delivery.wake()
-        self.log("accepted from <%s> for %s: %s" % (envelope.reverse_path, ", ".join(posts), " ".join(queued)))
-        return Reply(250, R250_QUEUED, "queued as %s" % (" ".join(queued) or "(no subscribers)"))
+        return Reply(250, "2.0.0", "accepted as %s%s" % (trace_id, "; queued " + " ".join(ids) if ids else ""))
 
     def on_failed(self, entry, reply):
+        """A recipient failed for good: list posts count it as a bounce."""
         self.log("delivery: %s to %s failed for good: %s %s" % (entry.msgid, entry.recipient, reply.code, reply.text))
+        if not entry.counter:
+            return
+        local = entry.sender.rsplit("@", 1)[0]
+        route = schema.route_local_part(local, self.store.names())
+        if route is None:
+            return
+        status = reply.status or str(reply.code)
+        try:
+            self.apply(logic.delivery_failure(self.ctx(), self.store.state, route[0], entry.recipient,
+                                              entry.counter, status, reply.text))
+        except Exception as e:
+            self.log("lists: cannot record the bounce of %s: %r" % (entry.recipient, e))
 
     # -- running -------------------------------------------------------------
 
     async def serve(self, host, port, **limits):
         """Start SMTP and delivery; returns the SMTP server (close() to stop)."""
         asyncio.create_task(self.delivery.serve())
+        asyncio.create_task(self.housekeeping())
         return await smtp_server.serve(self, host, port, self.domain, tls_context=self.tls_context,
                                        log=self.log, **limits)
+
+    async def housekeeping(self, every=3600):
+        """Expire pending requests and old bounce records, hourly."""
+        while True:
+            await asyncio.sleep(every)
+            self.apply(logic.expire(self.ctx(), self.store.state))
 
     def close(self):
         self.queue.flush()

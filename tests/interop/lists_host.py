@@ -4,6 +4,7 @@
                     nameserver="udp:127.0.0.1:5300")
     srv.start(); ...; srv.kill() (a crash) or srv.stop() (clean shutdown)
 """
+import atexit
 import os
 import socket
 import subprocess
@@ -20,6 +21,22 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+_running = []
+
+
+def _started(proc):
+    _running.append(proc)
+    return proc
+
+
+@atexit.register
+def _kill_leftovers():
+    # A test run that dies must not leave servers delivering into later runs.
+    for p in _running:
+        if p.poll() is None:
+            p.kill()
 
 
 class ListsHost:
@@ -40,9 +57,9 @@ class ListsHost:
     def start(self, timeout=30):
         env = dict(os.environ, MICROPYPATH=MICROPYPATH)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([MPY, "-X", "heapsize=64M", os.path.join(REPO, "app", "ptt", "main_host.py")]
+        self.proc = _started(subprocess.Popen([MPY, "-X", "heapsize=64M", os.path.join(REPO, "app", "ptt", "main_host.py")]
                                      + self.args, stdin=subprocess.PIPE, stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env, cwd=REPO)
+                                     stderr=subprocess.STDOUT, env=env, cwd=REPO))
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -25,7 +25,7 @@ def test_create_makes_the_reference_layout(tmp_path, tool):
     assert "64 MiB" in out
     assert os.path.getsize(img) == 64 * MiB
     assert fsck(img) == (0, fsck(img)[1]) and "Free cluster summary" not in fsck(img)[1]
-    assert mdir(img) == ["bounces.json", "lists", "store.json", "temp.json", "tmp"]
+    assert mdir(img) == ["bounces.json", "lists", "pending", "store.json", "temp.json", "tmp"]
     assert json.loads(mtype(img, "/bounces.json")) == {"failures": {}, "possibly_fixed": {}}
     assert json.loads(mtype(img, "/temp.json")) == []
     meta = json.loads(mtype(img, "/store.json"))

@@ -84,6 +84,10 @@ class TestOtherDocuments(unittest.TestCase):
         ok = {"failures": {"<a@b.org>": [1, 2]},
               "possibly_fixed": {"<c@d.org>": {"expire_at": "2026-01-02T03:04:05Z", "attempts": [3]}}}
         self.assertEqual(schema.bounces_problems(ok), [])
+        ok["lists"] = {"ptt": {"<a@b.org>": [[1, "2026-01-02T03:04:05Z"], [4, "2026-01-03T00:00:00Z"]]}}
+        self.assertEqual(schema.bounces_problems(ok), [])
+        ok["lists"] = {"ptt": {"<a@b.org>": [[1, "yesterday"]], "<c@d.org>": [1]}}
+        self.assertEqual(len(schema.bounces_problems(ok)), 2, schema.bounces_problems(ok))
         bad = {"failures": {"a@b.org": [1], "<c@d.org>": ["x"]},
                "possibly_fixed": {"<c@d.org>": {"expire_at": "tomorrow", "attempts": []}}}
         p = schema.bounces_problems(bad)

@@ -232,6 +232,13 @@ class TestBasics(Transcripts):
         ])
         self.assertEqual(conn.recipients, ["Postmaster", "c@example.net", "\"quoted local\"@example.net"])
 
+    def test_verp_return_path_longer_than_64_octets(self):
+        # RFC 5321 4.5.3.1 allows it; list bounces arrive at such addresses.
+        verp = b"python-dev-return-1234-alice.long.name=mail.example.org@lists.example.org"
+        self.check([(EHLO, ehlo_bytes()),
+                    (b"MAIL FROM:<>\r\n", OK_SENDER),
+                    (b"RCPT TO:<" + verp + b">\r\n", OK_RCPT)])
+
     def test_bad_paths(self):
         bad_from = R.R501_BAD_SENDER.to_bytes()
         bad_to = R.R501_BAD_RECIPIENT.to_bytes()
@@ -240,7 +247,7 @@ class TestBasics(Transcripts):
                   b"<a@>", b"<a..b@example.org>", b"<.a@example.org>",
                   b"<a.@example.org>", b"<a@-example.org>", b"<a@example..org>",
                   b"<a b@example.org>", b"<a@[300.1.1.1]>", b"<a@exa_mple.org>",
-                  b"<" + b"x" * 65 + b"@example.org>"):
+                  b"<" + b"x" * 250 + b"@example.org>"):
             steps.append((b"MAIL FROM:" + p + b"\r\n", bad_from))
         steps.append((b"MAIL FROM:<a@example.org>\r\n", OK_SENDER))
         for p in (b"<b@example.net", b"b@example.net", b"<b@@example.net>", b"<postmaster@>"):

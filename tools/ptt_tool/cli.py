@@ -13,7 +13,7 @@ from ptt.store import schema
 
 from . import fatimage
 from .fatimage import ImageError
-from .store import (BOUNCES, EMPTY_BOUNCES, EMPTY_TEMP, LISTS, META, TEMP, TMP,
+from .store import (BOUNCES, EMPTY_BOUNCES, EMPTY_TEMP, LISTS, META, PENDING, TEMP, TMP,
                     Store, encode, host_address, host_domain, list_path, new_meta)
 
 
@@ -31,8 +31,8 @@ def cmd_create(args):
         TEMP: encode(EMPTY_TEMP),
         META: encode(new_meta(domain)),
     }
-    fatimage.create(args.image, size, [LISTS, TMP], files)
-    print("created %s: FAT32, %d MiB, with lists/, tmp/, bounces.json, temp.json, store.json%s"
+    fatimage.create(args.image, size, [LISTS, TMP, PENDING], files)
+    print("created %s: FAT32, %d MiB, with lists/, tmp/, pending/, bounces.json, temp.json, store.json%s"
           % (args.image, size // fatimage.MiB, ", domain " + domain if domain else ""))
     return 0
 

@@ -17,6 +17,7 @@ from .fatimage import ImageError
 
 LISTS = "/lists"
 TMP = "/tmp"
+PENDING = "/pending"
 BOUNCES = "/bounces.json"
 TEMP = "/temp.json"
 META = "/store.json"

@@ -150,6 +150,9 @@ class Delivery:
             await t
         self.queue.flush()
         self._last_flush = self.clock()
+        # serve() chose its sleep while these entries were busy: let it look
+        # again now that retries have their times.
+        self._wake.set()
         return len(due)
 
     async def serve(self):

@@ -46,6 +46,9 @@ class Files:
     def exists(self, rel):
         return _exists(self.path(rel))
 
+    def mkdir(self, rel):
+        os.mkdir(self.path(rel))
+
     def listdir(self, rel):
         return sorted(os.listdir(self.path(rel)))
 

@@ -240,8 +240,29 @@ def bounces_problems(obj):
         elif not isinstance(obj[f], dict):
             problems.append("%s: must be an object" % f)
     for k in obj:
-        if k not in ("failures", "possibly_fixed"):
+        if k not in ("failures", "possibly_fixed", "lists"):
             problems.append("%s: unknown field" % k)
+    # Ours, optional: per list, per address, the bounced posts with their
+    # times ([[counter, RFC 3339], ...]), for "3 posts within 30 days".
+    per_list = obj.get("lists", {})
+    if not isinstance(per_list, dict):
+        problems.append("lists: must be an object")
+        per_list = {}
+    for name, addrs in per_list.items():
+        if not isinstance(addrs, dict):
+            problems.append("lists.%s: must be an object" % name)
+            continue
+        for k, v in addrs.items():
+            w = "lists.%s.%s" % (name, k)
+            p = _bounce_key_problem("lists.%s" % name, k)
+            if not p and not (isinstance(v, list) and all(
+                    isinstance(x, list) and len(x) == 2 and _is_int(x[0]) and x[0] >= 0 for x in v)):
+                p = "%s: must be a list of [counter, date-time] pairs" % w
+            if not p:
+                for x in v:
+                    p = p or _rfc3339_problem(w, x[1])
+            if p:
+                problems.append(p)
     failures = obj.get("failures")
     fixed = obj.get("possibly_fixed")
     for k, v in (failures.items() if isinstance(failures, dict) else ()):

@@ -1,0 +1,1 @@
+"""Mailing-list behaviour, sans-I/O: see logic.py for the interface."""
