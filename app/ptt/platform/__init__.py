@@ -3,5 +3,5 @@
 - bootargs: the boot arguments (pure; shared with the host tool)
 - linux: the kvm target (MicroPython unix port as PID 1): mounts, block
   device, network set-up, sync, power off, all through ffi
-- smtp_placeholder: a minimal SMTP loop used until ptt.net is wired in
+- blockdev: a block device over a file descriptor for vfs.VfsFat (host tests)
 """
