@@ -33,9 +33,10 @@ test: deps runtime
 test-unit: venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
-# The main job: make a demo list disk and show what is on it.
-demo: deps
-	bash tools/demo.sh
+# The main job: boot the lists image on a demo list disk and deliver a post
+# through a local BIND9 + Postfix (tools/demo.py says each step).
+demo: deps runtime image
+	$(PY) tools/demo.py
 
 clean:
 	rm -rf images/out build

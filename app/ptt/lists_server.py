@@ -14,8 +14,9 @@ import binascii
 
 from ptt.delivery.engine import Delivery, Router
 from ptt.lists import logic
-from ptt.lists import bounces as B
 from ptt.lists import pending as P
+from ptt.lists import route
+from ptt.dns.resolver import NxDomain
 from ptt.mail import headers as H
 from ptt.mail.address import AddressError, normalize_domain, split_mailbox
 from ptt.mail.dates import rfc5322
@@ -115,10 +116,16 @@ class ListsServer:
         return logic.Context(self.domain, self.store.secret, self.clock(), self.randbytes, self.txt)
 
     def txt(self, name):
-        """TXT lookup for DMARC; raising means "unknown" (the logic then mitigates)."""
+        """TXT lookup for DMARC: [] when the name does not exist (the policy
+        search then goes on up the tree); raising means "unknown", and the
+        logic then mitigates."""
         if self.resolver is None:
             raise OSError("no resolver configured")
-        return [t.decode() if isinstance(t, bytes) else t for t in self.resolver.txt(name)]
+        try:
+            found = self.resolver.txt(name)
+        except NxDomain:
+            return []
+        return [t.decode() if isinstance(t, bytes) else t for t in found]
 
     def apply(self, out):
         """Make an Outcome durable: documents, then queued mail. Returns ids."""
@@ -181,16 +188,15 @@ class ListsServer:
     def on_failed(self, entry, reply):
         """A recipient failed for good: list posts count it as a bounce."""
         self.log("delivery: %s to %s failed for good: %s %s" % (entry.msgid, entry.recipient, reply.code, reply.text))
-        if not entry.counter:
-            return
-        local = entry.sender.rsplit("@", 1)[0]
-        route = schema.route_local_part(local, self.store.names())
-        if route is None:
+        # Only posts carry a VERP return address; the first post's counter
+        # is 0, so the sender, not the counter, says what this was.
+        r = route.classify(entry.sender, self.domain, self.store.names())
+        if r is None or r.kind != route.RETURN:
             return
         status = reply.status or str(reply.code)
         try:
-            self.apply(logic.delivery_failure(self.ctx(), self.store.state, route[0], entry.recipient,
-                                              entry.counter, status, reply.text))
+            self.apply(logic.delivery_failure(self.ctx(), self.store.state, r.name, entry.recipient,
+                                              r.counter, status, reply.text))
         except Exception as e:
             self.log("lists: cannot record the bounce of %s: %r" % (entry.recipient, e))
 

@@ -57,6 +57,7 @@ class ListsHost:
     def start(self, timeout=30):
         env = dict(os.environ, MICROPYPATH=MICROPYPATH)
         self.log = open(self.log_path, "ab")
+        self._offset = self.log.tell()  # a restart appends: only this run's lines count
         self.proc = _started(subprocess.Popen([MPY, "-X", "heapsize=64M", os.path.join(REPO, "app", "ptt", "main_host.py")]
                                      + self.args, stdin=subprocess.PIPE, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, cwd=REPO))
@@ -71,6 +72,7 @@ class ListsHost:
 
     def _read(self):
         with open(self.log_path, "rb") as f:
+            f.seek(self._offset)
             return f.read()
 
     def output(self):

@@ -266,7 +266,8 @@ def cmd_check(args):
 def extensions():
     """Subcommands that live in modules of their own; each module offers
     add_parser(subparsers) and sets func on its parser(s)."""
-    return ()
+    from . import dnscheck, keys, run
+    return (run, keys, dnscheck)
 
 
 def build_parser():
@@ -295,12 +296,12 @@ def build_parser():
                    help="a subscriber (repeat for several)")
     a.set_defaults(func=cmd_add)
 
-    for name, text in (("add-moderator", "make EMAIL a moderator"),
-                       ("remove-moderator", "remove EMAIL from the moderators"),
-                       ("subscribe", "subscribe EMAIL"), ("unsubscribe", "unsubscribe EMAIL")):
-        m = sub.add_parser(name, help=text + " of a list",
+    for name, text in (("add-moderator", "make EMAIL a moderator of LIST"),
+                       ("remove-moderator", "remove EMAIL from the moderators of LIST"),
+                       ("subscribe", "subscribe EMAIL to LIST"), ("unsubscribe", "unsubscribe EMAIL from LIST")):
+        m = sub.add_parser(name, help=text,
                            usage="ptt-tool %s IMAGE [LIST] EMAIL [--domain D]" % name,
-                           description=text.capitalize() + " of LIST. LIST may be left out when the "
+                           description=text[0].upper() + text[1:] + ". LIST may be left out when the "
                            "image holds exactly one list. Doing it twice changes nothing.")
         m.add_argument("image", metavar="IMAGE")
         m.add_argument("target", nargs="+", metavar="[LIST] EMAIL")

@@ -7,6 +7,17 @@ preference order, and records each recipient's outcome in the queue.
 
 import asyncio
 
+try:
+    from time import ticks_diff, ticks_ms
+except ImportError:  # CPython
+    import time as _t
+
+    def ticks_ms():
+        return int(_t.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
 from ptt.delivery import plan
 from ptt.net import smtp_client
 from ptt.smtp.client import Transaction
@@ -65,6 +76,7 @@ class Delivery:
         self._last_flush = 0
         self._wake = asyncio.Event()
         self.stats = {"delivered": 0, "retry": 0, "failed": 0}
+        self.flush_ms = 0
 
     def wake(self):
         self._wake.set()
@@ -76,8 +88,7 @@ class Delivery:
         if verdict == "failed" and self.on_failed is not None:
             self.on_failed(entry, reply)
         if now - self._last_flush >= self.flush_every:
-            self.queue.flush()
-            self._last_flush = now
+            self._flush()
 
     async def _domain(self, domain, groups, bodies):
         hosts, error = self.router.hosts(domain)
@@ -117,6 +128,12 @@ class Delivery:
                 self._record(e, status, reply)
             return
 
+    def _flush(self):
+        t0 = ticks_ms()
+        self.queue.flush()
+        self.flush_ms += ticks_diff(ticks_ms(), t0)
+        self._last_flush = self.clock()
+
     def _take_due(self):
         due = self.queue.due(self.clock())
         for e in due:
@@ -130,6 +147,9 @@ class Delivery:
     async def _run(self, due):
         if not due:
             return 0
+        t0 = ticks_ms()
+        before = dict(self.stats)
+        self.flush_ms = 0
         work = plan.by_domain(due)
         bodies = {}
 
@@ -148,8 +168,11 @@ class Delivery:
         tasks = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(work)))]
         for t in tasks:
             await t
-        self.queue.flush()
-        self._last_flush = self.clock()
+        self._flush()
+        self.log("delivery: %d recipients in %d ms (%d delivered, %d to retry, %d failed; %d ms writing the queue)"
+                 % (len(due), ticks_diff(ticks_ms(), t0),
+                    self.stats["delivered"] - before["delivered"], self.stats["retry"] - before["retry"],
+                    self.stats["failed"] - before["failed"], self.flush_ms))
         # serve() chose its sleep while these entries were busy: let it look
         # again now that retries have their times.
         self._wake.set()

@@ -97,6 +97,22 @@ def _non_ascii_bytes(data):
     return bool(data) and max(data) > 127
 
 
+# A list post goes to thousands of recipients as the same bytes object, one
+# transaction each (VERP): prepare it once, not per transaction (on
+# MicroPython that was a third of the CPU time of a 10,000-recipient
+# fan-out, mostly from the garbage it made).
+_prepared = [None, None]
+
+
+def _prepare(data):
+    """(CRLF-normalised length, needs 8BITMIME, dot-stuffed bytes)."""
+    if _prepared[0] is not data:
+        norm = normalise_crlf(data)
+        _prepared[1] = (len(norm), _non_ascii_bytes(norm), dot_stuff(norm))
+        _prepared[0] = data
+    return _prepared[1]
+
+
 def _non_ascii_str(s):
     for ch in s:
         if ord(ch) > 127:
@@ -300,17 +316,16 @@ class ClientConnection:
     def _start_next(self):
         while self._queue:
             txn = self._queue.pop(0)
-            data = normalise_crlf(txn.data)
+            size, eight, stuffed = _prepare(txn.data)
             caps = self.capabilities
             utf8_addr = _non_ascii_str(txn.reverse_path) or any(_non_ascii_str(r) for r in txn.recipients)
-            eight = _non_ascii_bytes(data)
             params = b""
             fail = None
             if "SIZE" in caps:
                 limit = caps["SIZE"]
-                if limit.isdigit() and int(limit) and len(data) > int(limit):
+                if limit.isdigit() and int(limit) and size > int(limit):
                     fail = TOO_BIG
-                params += b" SIZE=" + str(len(data)).encode()
+                params += b" SIZE=" + str(size).encode()
             if eight:
                 if "8BITMIME" in caps:
                     params += b" BODY=8BITMIME"
@@ -323,7 +338,7 @@ class ClientConnection:
             if fail is not None:
                 self._finish(txn, [RecipientResult(r, classify(fail), fail) for r in txn.recipients])
                 continue
-            self._txn = {"txn": txn, "data": data, "mail": None, "rcpt": {},
+            self._txn = {"txn": txn, "data": stuffed, "mail": None, "rcpt": {},
                          "data_reply": None, "accepted": []}
             cmds = []
             if self._done:
@@ -366,7 +381,7 @@ class ClientConnection:
             self._finish_current()
             return
         if t["mail"].code == 250 and t["accepted"]:
-            self._send(("DOT",), dot_stuff(t["data"]))
+            self._send(("DOT",), t["data"])
         else:
             # RFC 2920 3.1: all RCPTs failed but the server said 354: send an
             # empty message; its reply does not count.
