@@ -93,8 +93,9 @@ class Store:
 class ListsServer:
     def __init__(self, root, domain, clock, randbytes, resolver=None, smarthost=None,
                  tls_context=None, log=print, delivery_timeout=300, concurrency=20,
-                 first_retry=300):
+                 first_retry=300, admin=None):
         self.domain = domain
+        self.admin = admin  # (extra local part or None, email) or None
         self.clock = clock
         self.randbytes = randbytes
         self.resolver = resolver
@@ -149,7 +150,32 @@ class ListsServer:
     def on_mail(self, ctx, reverse_path, params):
         return R250_OK
 
+    def _is_admin(self, path):
+        """postmaster (RFC 5321 4.5.1: must be accepted) or --admin's LOCAL."""
+        if path.lower() == "postmaster":
+            return True
+        try:
+            local, domain = split_mailbox(path)
+            if normalize_domain(domain) != self.domain:
+                return False
+        except AddressError:
+            return False
+        local = local.lower()
+        return local == "postmaster" or (self.admin is not None and local == self.admin[0])
+
+    def _admin_recipients(self):
+        if self.admin is not None:
+            return [self.admin[1]]
+        seen = []
+        for name in self.store.names():
+            for m in self.store.state.lists[name]["moderators"]:
+                if m not in seen:
+                    seen.append(m)
+        return seen
+
     def on_rcpt(self, ctx, path, params):
+        if self._is_admin(path):
+            return R250_RCPT
         try:
             _, domain = split_mailbox(path)
             if normalize_domain(domain) != self.domain:
@@ -170,15 +196,24 @@ class ListsServer:
 
     def on_message(self, ctx, envelope, data):
         c = self.ctx()
-        refusal = logic.precheck(c, self.store.state, envelope.reverse_path, envelope.recipients, data)
-        if refusal is not None:
-            self.log("refused from <%s>: %s %s %s" % ((envelope.reverse_path,) + tuple(refusal)))
-            return Reply(refusal[0], refusal[1], refusal[2])
+        admin = [r for r in envelope.recipients if self._is_admin(r)]
+        lists = [r for r in envelope.recipients if not self._is_admin(r)]
+        if lists:
+            refusal = logic.precheck(c, self.store.state, envelope.reverse_path, lists, data)
+            if refusal is not None:
+                self.log("refused from <%s>: %s %s %s" % ((envelope.reverse_path,) + tuple(refusal)))
+                return Reply(refusal[0], refusal[1], refusal[2])
         trace_id = self.queue.new_id(c.now)
         data = self._received(ctx, envelope, trace_id) + data
         try:
-            out = logic.incoming(c, self.store.state, envelope.reverse_path, envelope.recipients, data)
-            ids = self.apply(out)
+            ids = []
+            if admin:  # forwarded as it came, so replies and bounces reach the sender
+                to = self._admin_recipients()
+                if to:
+                    ids.append(self.queue.add(data, [(envelope.reverse_path, to)], c.now))
+                    self.delivery.wake()
+            if lists:
+                ids += self.apply(logic.incoming(c, self.store.state, envelope.reverse_path, lists, data))
         except Exception as e:
             self.log("store: cannot take a message from <%s>: %r" % (envelope.reverse_path, e))
             return R451_STORE

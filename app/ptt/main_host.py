@@ -5,7 +5,7 @@ a disk image file mounted through the same VfsFat code (MicroPython), or a
 plain folder (CPython, --root).
 
     micropython main_host.py --disk lipap.img --domain lists.example --port 2525 \\
-        [-n udp:127.0.0.1:5300] [--smarthost 127.0.0.1:2600] [--delivery-timeout 30] [--first-retry 300]
+        [-n udp:127.0.0.1:5300] [--smarthost 127.0.0.1:2600] [--delivery-timeout 30] [--first-retry 300] [--admin [LOCAL:]EMAIL]
 
 Type `shutdown` on standard input to flush and unmount; killing the process
 is a crash, which the store survives (that is tested).
@@ -30,7 +30,7 @@ def usage(msg):
 def parse(argv):
     opts = {"disk": None, "root": None, "domain": None, "port": "2525", "host": "127.0.0.1",
             "nameserver": [], "smarthost": None, "delivery-timeout": "300", "concurrency": "20",
-            "first-retry": "300"}
+            "first-retry": "300", "admin": None}
     i = 0
     while i < len(argv):
         w = argv[i]
@@ -83,7 +83,8 @@ async def run(opts):
                          resolver=resolver, smarthost=smarthost,
                          delivery_timeout=int(opts["delivery-timeout"]),
                          concurrency=int(opts["concurrency"]),
-                         first_retry=int(opts["first-retry"]))
+                         first_retry=int(opts["first-retry"]),
+                         admin=bootargs.parse_admin(opts["admin"]) if opts["admin"] else None)
     srv = await server.serve(opts["host"], int(opts["port"]))
     print("ready: %s lists on %s:%s" % (len(server.store.names()), opts["host"], opts["port"]))
     stop = asyncio.Event()

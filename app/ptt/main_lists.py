@@ -199,7 +199,8 @@ class Server:
             from ptt.dns.client import Resolver
             resolver = Resolver(self.args.nameserver, os.urandom)
         service = ListsServer(STORE, self.args.domain, lambda: int(time.time()), os.urandom,
-                              resolver=resolver, log=say)
+                              resolver=resolver, smarthost=self.args.destination,
+                              admin=self.args.admin, log=say)
         self.service = service
         srv = await service.serve("0.0.0.0", SMTP_PORT, max_message_size=self.args.limit)
         say("listening on port %d (SMTP) as %s; type 'shutdown' on the console to stop"

@@ -41,7 +41,7 @@ def _kill_leftovers():
 
 class ListsHost:
     def __init__(self, image, domain, port, nameserver=None, smarthost=None, first_retry=300,
-                 delivery_timeout=30, log_path=None):
+                 delivery_timeout=30, log_path=None, admin=None):
         self.image = str(image)
         self.domain = domain
         self.port = port
@@ -51,6 +51,8 @@ class ListsHost:
             self.args += ["-n", nameserver]
         if smarthost:
             self.args += ["--smarthost", smarthost]
+        if admin:
+            self.args += ["--admin", admin]
         self.log_path = log_path or self.image + ".log"
         self.proc = None
 

@@ -127,6 +127,35 @@ def test_permanent_failure_is_not_retried(tmp_path):
     assert "temp queue: 0 messages" in _show(img)
 
 
+def test_postmaster_mail_reaches_the_admin_or_the_moderators(tmp_path):
+    note = b"From: x@b.test\r\nSubject: abuse report\r\n\r\nYour server...\r\n"
+    with Internet(str(tmp_path / "net"), domains=["a.test", "b.test"]) as net:
+        img = make_store(tmp_path, ["alice@a.test"])
+        srv = ListsHost(img, DOMAIN, free_port(), nameserver=net.resolver,
+                        admin="abuse:ops@b.test").start()
+        try:
+            for rcpt in ("postmaster@lists.test", "Postmaster", "abuse@LISTS.test"):
+                r = swaks("127.0.0.1", srv.port, "x@b.test", rcpt, data=note)
+                assert r.ok, r.transcript
+            msgs = net.mx.wait_for(3, timeout=60)
+        finally:
+            srv.stop()
+        assert [(m.recipient, m.sender) for m in msgs] == [("ops@b.test", "x@b.test")] * 3
+        assert all(m.content.endswith(note) for m in msgs)
+        # Without --admin, postmaster mail goes to the lists' moderators.
+        net.mx.reset()
+        srv = ListsHost(img, DOMAIN, free_port(), nameserver=net.resolver,
+                        log_path=str(tmp_path / "second.log")).start()
+        try:
+            assert swaks("127.0.0.1", srv.port, "x@b.test", "postmaster@lists.test", data=note).ok
+            r = swaks("127.0.0.1", srv.port, "x@b.test", "abuse@lists.test", data=note)
+            assert "550 5.1.1" in r.transcript
+            msgs = net.mx.wait_for(1, timeout=60)
+        finally:
+            srv.stop()
+        assert [m.recipient for m in msgs] == ["mod@a.test"]
+
+
 def _show(img):
     import subprocess
     import sys

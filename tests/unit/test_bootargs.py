@@ -152,3 +152,27 @@ class TestCmdline(unittest.TestCase):
         names = [d["name"] for d in B.describe()]
         self.assertIn("--ipv4", names)
         self.assertIn("--domain", names)
+
+
+class TestListsRouting(unittest.TestCase):
+    def base(self):
+        return ["--ipv4=10.0.2.15/24", "--domain=lists.example.org"]
+
+    def test_destination_and_admin(self):
+        a = B.parse(self.base() + ["--destination=10.0.2.2", "--admin=pm:ops@example.org"], B.LISTS)
+        self.assertEqual(a.destination, ("10.0.2.2", 25))
+        self.assertEqual(a.admin, ("pm", "ops@example.org"))
+        a = B.parse(self.base() + ["--destination=10.0.2.2:2525", "--admin=ops@example.org"], B.LISTS)
+        self.assertEqual(a.destination, ("10.0.2.2", 2525))
+        self.assertEqual(a.admin, (None, "ops@example.org"))
+
+    def test_bad_destination_and_admin(self):
+        for w in ("--destination=mx.example.org", "--destination=10.0.2.2:0", "--admin=nobody",
+                  "--admin=:ops@example.org"):
+            with self.assertRaises(B.BootArgError):
+                B.parse(self.base() + [w], B.LISTS)
+
+    def test_reference_round_trip_arguments_are_refused(self):
+        for w in ("--submission-destination=10.0.0.2", "--forward-granted-for=10.0.0.0/24"):
+            with self.assertRaises(B.BootArgError):
+                B.parse(self.base() + [w], B.LISTS)

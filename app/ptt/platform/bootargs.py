@@ -168,6 +168,22 @@ def parse_ip_port(s):
     return _host_port(s, 53, "IP[:PORT]")
 
 
+def parse_smtp_host(s):
+    """'IP[:PORT]' of an SMTP next hop, port 25 by default -> (ip, port)."""
+    ip, _, port = _host_port(s, 25, "IP[:PORT]")
+    return (ip, port)
+
+
+def parse_admin(s):
+    """'[LOCAL:]EMAIL' -> (extra local part or None, email)."""
+    local, sep, email = s.rpartition(":")
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise ValueError("%r is not [LOCAL:]EMAIL" % s)
+    if sep and not local:
+        raise ValueError("%r: the local part before ':' is empty" % s)
+    return (local.lower() or None, email)
+
+
 def parse_nameserver(s):
     """'udp:IP[:53]' or 'tcp:IP[:53]' -> (proto, ip, port)."""
     proto, sep, rest = s.partition(":")
@@ -211,15 +227,16 @@ COMMON = [
     ("quiet", "q", FLAG, False, False, False, "only errors on the console"),
 ]
 
+# The reference's --submission-destination and --forward-granted-for served
+# its lists -> signer -> lists round trip; here the lists server delivers
+# itself (through --destination when set), so they are refused as unknown.
 LISTS = COMMON + [
-    ("destination", None, parse_ipv4, False, False, None,
-     "IP of the ARC signer that receives list posts"),
-    ("submission-destination", None, parse_ipv4, False, False, None,
-     "IP of the DKIM signer that receives generated mails"),
-    ("forward-granted-for", None, parse_ipv4_cidr, False, True, None,
-     "peers in this IPv4 CIDR are internal; repeatable"),
-    ("admin", None, str, False, False, None,
-     "[LOCAL:]EMAIL that receives mail to postmaster"),
+    ("destination", None, parse_smtp_host, False, False, None,
+     "IP[:PORT] every outgoing mail goes through (the signer image, so list "
+     "mail leaves DKIM-signed); default: the recipients' MX"),
+    ("admin", None, parse_admin, False, False, None,
+     "[LOCAL:]EMAIL that receives mail to postmaster@ (and LOCAL@) the domain; "
+     "default: the moderators of every list"),
 ]
 
 
