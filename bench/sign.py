@@ -3,7 +3,9 @@
     .venv/bin/python bench/sign.py [seconds-per-run]
 
 Runs, one after the other in this process's machine: ptt.dkim under the real
-MicroPython (tools/mpy), dkimpy under CPython, OpenDKIM (opendkim-testmsg,
+MicroPython (tools/mpy), first with the pure-Python RSA private op, then with
+the private op done by mbedtls through ffi (ptt.platform.mbedtls, as the kvm
+image installs it at boot), dkimpy under CPython, OpenDKIM (opendkim-testmsg,
 one process per signature, as a filter would not be used), plus ptt.dkim
 under CPython and Ed25519 for context.  Prints each rate and the ratios.
 Not a test: numbers depend on the machine.
@@ -40,8 +42,14 @@ from ptt import dkim
 from ptt.crypto.keys import load_private_key
 d = sys.argv[1]
 secs = float(sys.argv[2])
+sels = ("rsa", "ed")
+if sys.argv[3] == "mbedtls":
+    from ptt.platform import mbedtls
+    if not mbedtls.install():
+        raise SystemExit("mbedtls private op not available")
+    sels = ("rsa",)
 msg = open(d + "/msg.eml", "rb").read()
-for sel in ("rsa", "ed"):
+for sel in sels:
     key = load_private_key(open(d + "/" + sel + ".pem", "rb").read())
     n = 0
     t0 = time.ticks_ms()
@@ -85,13 +93,17 @@ def main():
         mpy = os.path.join(ROOT, "tools", "mpy")
         if os.path.exists(mpy):
             env = dict(os.environ, MICROPYPATH=os.path.join(ROOT, "app") + ":.frozen")
-            p = subprocess.run([mpy, os.path.join(d, "sign.py"), d, str(SECONDS)],
-                               capture_output=True, env=env, timeout=600)
-            if p.returncode:
-                print("MicroPython run failed:", p.stderr.decode()[-500:])
-            for line in p.stdout.decode().splitlines():
-                sel, n, secs = line.split()
-                rates["ptt/micropython " + sel] = int(n) / float(secs)
+            for mode, label in (("pure", "ptt/micropython "),
+                                ("mbedtls", "ptt/micropython+mbedtls ")):
+                p = subprocess.run([mpy, os.path.join(d, "sign.py"), d, str(SECONDS), mode],
+                                   capture_output=True, env=env, timeout=600)
+                if p.returncode:
+                    print("MicroPython run (%s) failed:" % mode,
+                          (p.stdout + p.stderr).decode()[-500:])
+                    continue
+                for line in p.stdout.decode().splitlines():
+                    sel, n, secs = line.split()
+                    rates[label + sel] = int(n) / float(secs)
         else:
             print("tools/mpy missing: MicroPython skipped")
 
@@ -128,7 +140,7 @@ def main():
             print("opendkim-testmsg missing: skipped")
 
         for k in sorted(rates):
-            print("%-34s %9.1f signatures/s" % (k, rates[k]))
+            print("%-36s %9.1f signatures/s" % (k, rates[k]))
         base = rates.get("dkimpy/cpython rsa")
         mine = rates.get("ptt/micropython rsa")
         od = rates.get("opendkim-testmsg (process each)")
@@ -136,6 +148,14 @@ def main():
             print("ratio ptt/micropython rsa : dkimpy/cpython rsa = %.2f" % (mine / base))
         if od and mine:
             print("ratio ptt/micropython rsa : opendkim-testmsg   = %.2f" % (mine / od))
+        fast = rates.get("ptt/micropython+mbedtls rsa")
+        if base and fast:
+            print("ratio ptt/micropython+mbedtls rsa : dkimpy/cpython rsa = %.2f" % (fast / base))
+        if od and fast:
+            print("ratio ptt/micropython+mbedtls rsa : opendkim-testmsg   = %.2f" % (fast / od))
+        if mine and fast:
+            print("ratio ptt/micropython+mbedtls rsa : ptt/micropython rsa = %.2f"
+                  % (fast / mine))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -250,5 +250,9 @@ class ListsServer:
             await asyncio.sleep(every)
             self.apply(logic.expire(self.ctx(), self.store.state))
 
-    def close(self):
+    async def shutdown(self, timeout=20):
+        """After the SMTP server closed: let deliveries under way finish
+        (bounded), then write the queue."""
+        if not await self.delivery.drain(timeout):
+            self.log("delivery: still busy after %d s; the rest goes again after the restart" % timeout)
         self.queue.flush()

@@ -7,8 +7,9 @@ plain folder (CPython, --root).
     micropython main_host.py --disk lipap.img --domain lists.example --port 2525 \\
         [-n udp:127.0.0.1:5300] [--smarthost 127.0.0.1:2600] [--delivery-timeout 30] [--first-retry 300] [--admin [LOCAL:]EMAIL]
 
-Type `shutdown` on standard input to flush and unmount; killing the process
-is a crash, which the store survives (that is tested).
+Type `shutdown` on standard input to flush and unmount (or `status`);
+closing standard input keeps it serving; killing the process is a crash,
+which the store survives (that is tested).
 """
 import asyncio
 import os
@@ -17,7 +18,7 @@ import time
 
 from ptt.dns.client import Resolver
 from ptt.lists_server import ListsServer
-from ptt.platform import bootargs
+from ptt.platform import bootargs, console
 
 STORE = "/store"
 
@@ -63,15 +64,6 @@ def clock():
     return int(time.time())
 
 
-async def console(stop):
-    r = asyncio.StreamReader(sys.stdin)
-    while True:
-        line = await r.readline()
-        if not line or line.strip() == b"shutdown":
-            stop.set()
-            return
-
-
 async def run(opts):
     root, bd = mount(opts)
     smarthost = None
@@ -88,10 +80,11 @@ async def run(opts):
     srv = await server.serve(opts["host"], int(opts["port"]))
     print("ready: %s lists on %s:%s" % (len(server.store.names()), opts["host"], opts["port"]))
     stop = asyncio.Event()
-    asyncio.create_task(console(stop))
+    asyncio.create_task(console.commands(
+        stop, lambda: "%d messages accepted, %d queued" % (server.accepted, len(server.queue)), print))
     await stop.wait()
     srv.close()
-    server.close()
+    await server.shutdown()
     if bd is not None:
         import vfs
         vfs.umount(STORE)

@@ -169,25 +169,14 @@ class Server:
         self.stop = None
         self.service = None
 
+    def status(self):
+        return ("%d messages accepted, heap %d KiB free, memory %d KiB available"
+                % (self.service.accepted, gc.mem_free() // 1024,
+                   linux.meminfo_kib("MemAvailable")))
+
     async def console(self):
-        """Operator commands on the serial console: shutdown, status."""
-        import asyncio
-        r = asyncio.StreamReader(sys.stdin)
-        while True:
-            line = await r.readline()
-            if not line:
-                return  # console closed: keep serving
-            cmd = line.strip().decode()
-            if cmd in ("shutdown", "poweroff", "halt"):
-                say("shutdown requested on the console")
-                self.stop.set()
-                return
-            if cmd == "status":
-                say("status: %d messages accepted, heap %d KiB free, memory %d KiB available"
-                    % (self.service.accepted, gc.mem_free() // 1024,
-                       linux.meminfo_kib("MemAvailable")))
-            elif cmd:
-                say("console: unknown command %r; commands: shutdown, status" % cmd)
+        from ptt.platform import console
+        await console.commands(self.stop, self.status, say)
 
     async def run(self):
         import asyncio
@@ -208,11 +197,11 @@ class Server:
         asyncio.create_task(self.console())
         await self.stop.wait()
         srv.close()
-        service.close()
         try:
             await srv.wait_closed()
         except Exception:
             pass
+        await service.shutdown()
 
 
 def shutdown(bd):

@@ -2,7 +2,7 @@
 
 The private operation is a seam: `set_private_op(fn)` installs another
 implementation (for example mbedtls through ffi in the kvm image, kept in
-app/ptt/platform/linux), with fn(key, m) -> m ** d mod n for ints.  Pure
+app/ptt/platform/mbedtls.py), with fn(key, m) -> m ** d mod n for ints.  Pure
 Python (`crt_private_op`) stays the default.  Every signature is checked
 with the public exponent before it is returned, so a faulty CRT result
 (or a faulty native op) never leaks the key (the Bellcore attack).

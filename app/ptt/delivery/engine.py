@@ -77,6 +77,7 @@ class Delivery:
         self._wake = asyncio.Event()
         self.stats = {"delivered": 0, "retry": 0, "failed": 0}
         self.flush_ms = 0
+        self.active = 0  # delivery runs under way
 
     def wake(self):
         self._wake.set()
@@ -147,6 +148,23 @@ class Delivery:
     async def _run(self, due):
         if not due:
             return 0
+        self.active += 1
+        try:
+            return await self._deliver(due)
+        finally:
+            self.active -= 1
+
+    async def drain(self, timeout):
+        """Wait (at most TIMEOUT seconds) for the runs under way to finish,
+        so a clean shutdown records what was delivered; whatever is still
+        out stays queued and goes again after the restart."""
+        waited = 0
+        while self.active and waited < timeout * 1000:
+            await asyncio.sleep(0.05)
+            waited += 50
+        return self.active == 0
+
+    async def _deliver(self, due):
         t0 = ticks_ms()
         before = dict(self.stats)
         self.flush_ms = 0

@@ -14,7 +14,8 @@ causes. Pairs older than the window are dropped. When THRESHOLD distinct
 posts bounced within WINDOW the member is removed from the list.
 """
 
-from ptt.lists.notices import rfc3339, parse_rfc3339, DAY
+from ptt.lists.notices import DAY
+from ptt.mail.dates import parse_rfc3339, rfc3339
 
 THRESHOLD = 3
 WINDOW = 30 * DAY

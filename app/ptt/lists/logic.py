@@ -55,6 +55,7 @@ in between loses a mail, never a subscriber or a counter.
 """
 
 from ptt.mail import headers as H
+from ptt.mail.dates import parse_rfc3339, rfc3339
 from ptt.mail.address import AddressError, parse_mailbox
 from ptt.store.schema import setting
 from ptt.lists import route as R
@@ -440,12 +441,12 @@ def _ask_confirmation(w, name, kind, address, to, headers, extra=None):
     doc = _find_pending(w, name, kind, address)
     if doc is not None:
         last = doc.get("sent") or doc["created"]
-        if notices.parse_rfc3339(last) > ctx.now - pending.RESEND_AFTER:
+        if parse_rfc3339(last) > ctx.now - pending.RESEND_AFTER:
             w.log("%s: %s request for %s already confirmed by mail within the hour; not resent"
                   % (name, kind, address))
             return
         doc = dict(doc)
-        doc["sent"] = notices.rfc3339(ctx.now)
+        doc["sent"] = rfc3339(ctx.now)
     else:
         doc = pending.new(ctx, w.taken(), name, kind, address, pending.CONFIRM, extra)
     w.put_pending(doc)

@@ -5,12 +5,12 @@ injected random bytes), From, To, Subject, MIME-Version, Content-Type
 text/plain; charset=utf-8 (or multipart/mixed with the held post attached
 as message/rfc822), Auto-Submitted (RFC 3834: auto-replied for answers to
 a request, auto-generated for notices nobody asked for) and X-Loop.
-Also the date helpers the store uses (RFC 5322 and RFC 3339, UTC).
 """
 
 import binascii
 
 from ptt.mail import headers as H
+from ptt.mail.dates import rfc5322
 
 
 class Mail:
@@ -28,85 +28,8 @@ class Mail:
         return "Mail(%r, %r, %d bytes)" % (self.sender, self.recipients, len(self.data))
 
 
-# ---------------------------------------------------------------- dates (UTC)
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-           "Oct", "Nov", "Dec")
 DAY = 86400
 
-
-def _civil(days):
-    # days since 1970-01-01 -> (y, m, d); Howard Hinnant's civil_from_days.
-    z = days + 719468
-    era = (z if z >= 0 else z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (y + 1 if m <= 2 else y), m, d
-
-
-def _days(y, m, d):
-    # (y, m, d) -> days since 1970-01-01; days_from_civil.
-    y = y - 1 if m <= 2 else y
-    era = (y if y >= 0 else y - 399) // 400
-    yoe = y - era * 400
-    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def _split(now):
-    now = int(now)
-    days, secs = divmod(now, DAY)
-    y, m, d = _civil(days)
-    return days, y, m, d, secs // 3600, (secs // 60) % 60, secs % 60
-
-
-def rfc5322_date(now):
-    """RFC 5322 3.3 date-time in UTC: 'Thu, 01 Jan 1970 00:00:00 +0000'."""
-    days, y, m, d, hh, mm, ss = _split(now)
-    return "%s, %02d %s %04d %02d:%02d:%02d +0000" % (
-        _DAYS[(days + 3) % 7], d, _MONTHS[m - 1], y, hh, mm, ss)
-
-
-def rfc3339(now):
-    """RFC 3339 date-time in UTC: '1970-01-01T00:00:00Z'."""
-    _, y, m, d, hh, mm, ss = _split(now)
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, m, d, hh, mm, ss)
-
-
-def parse_rfc3339(s):
-    """RFC 3339 date-time -> seconds since the epoch; ValueError if bad."""
-    try:
-        y, mo, d = int(s[0:4]), int(s[5:7]), int(s[8:10])
-        hh, mm, ss = int(s[11:13]), int(s[14:16]), int(s[17:19])
-        if s[4] != "-" or s[7] != "-" or s[10] not in "Tt" or s[13] != ":" or s[16] != ":":
-            raise ValueError()
-        rest = s[19:]
-        if rest.startswith("."):
-            i = 1
-            while i < len(rest) and rest[i].isdigit():
-                i += 1
-            rest = rest[i:]
-        if rest in ("Z", "z"):
-            off = 0
-        else:
-            if len(rest) != 6 or rest[0] not in "+-" or rest[3] != ":":
-                raise ValueError()
-            off = (int(rest[1:3]) * 60 + int(rest[4:6])) * 60
-            if rest[0] == "-":
-                off = -off
-    except (ValueError, IndexError):
-        raise ValueError("%r is not an RFC 3339 date-time" % (s,))
-    return _days(y, mo, d) * DAY + hh * 3600 + mm * 60 + ss - off
-
-
-# ---------------------------------------------------------------- encodings
 
 def is_ascii(s):
     for c in s:
@@ -193,7 +116,7 @@ def compose(ctx, frm, to, subject, body, auto=AUTO_REPLIED, reply_to=None,
     body: text; attach: bytes of a message to attach as message/rfc822.
     """
     hs = []
-    hs.append((b"Date", b" " + rfc5322_date(ctx.now).encode()))
+    hs.append((b"Date", b" " + rfc5322(ctx.now).encode()))
     if isinstance(frm, tuple):
         hs.append((b"From", b" " + phrase(frm[0]) + b" <" + frm[1].encode() + b">"))
     else:

@@ -21,7 +21,8 @@ any of them on disk voids the tokens already mailed out.
 """
 
 from ptt.lists import tokens
-from ptt.lists.notices import rfc3339, parse_rfc3339, DAY
+from ptt.lists.notices import DAY
+from ptt.mail.dates import parse_rfc3339, rfc3339
 
 SUBSCRIBE = "subscribe"
 UNSUBSCRIBE = "unsubscribe"

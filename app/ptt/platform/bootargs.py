@@ -19,6 +19,8 @@ Pure code: runs on CPython and MicroPython; no I/O here.
 """
 
 
+from ptt.dns import wire as W
+
 class BootArgError(Exception):
     def __init__(self, msg):
         super().__init__(msg)
@@ -65,29 +67,10 @@ def parse_ipv4_cidr(s):
 
 def parse_ipv6(s):
     """RFC 4291 text form (with ::, no zone) -> 16 bytes."""
-    bad = ValueError("%r is not an IPv6 address" % s)
-    if not s or "%" in s or s.count("::") > 1:
-        raise bad
-    if "::" in s:
-        head, tail = s.split("::")
-        h = head.split(":") if head else []
-        t = tail.split(":") if tail else []
-        if len(h) + len(t) > 7:
-            raise bad
-        groups = h + ["0"] * (8 - len(h) - len(t)) + t
-    else:
-        groups = s.split(":")
-        if len(groups) != 8:
-            raise bad
-    out = bytearray()
-    for g in groups:
-        if not g or len(g) > 4:
-            raise bad
-        for c in g.lower():
-            if c not in "0123456789abcdef":
-                raise bad
-        out += int(g, 16).to_bytes(2, "big")
-    return bytes(out)
+    try:
+        return W.ipv6_bytes(s)
+    except W.FormatError:
+        raise ValueError("%r is not an IPv6 address" % s)
 
 
 def parse_ipv6_cidr(s):

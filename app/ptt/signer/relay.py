@@ -13,6 +13,7 @@ Policy (docs/signer.md):
   any refusal was temporary, so nothing is bounced that a retry could
   deliver); mixed (some accepted, some refused) -> see `outcome`.
 """
+from ptt.dns import wire as W
 from ptt.smtp.replies import Reply
 from ptt.smtp import client as _client
 
@@ -34,31 +35,19 @@ MIXED_DSN = "dsn"
 
 def peer_ip(peer):
     """The client's address from Session.peer, the (ip text, port) pair of
-    net.compat.peer_address (or "ip:port" text) -> (family 4|6, bytes) or
-    None. IPv4-mapped IPv6 addresses count as IPv4."""
-    if isinstance(peer, tuple):
-        host = peer[0] if peer else None
-    elif isinstance(peer, str):
-        host = peer
-        if peer.startswith("["):
-            host = peer[1:].partition("]")[0]
-        elif peer.count(":") == 1:
-            host = peer.partition(":")[0]
-    else:
-        return None
+    net.compat.peer_address -> (family 4|6, bytes) or None. IPv4-mapped IPv6
+    addresses count as IPv4 (ipv6_bytes reads their dotted tail)."""
+    host = peer[0] if isinstance(peer, tuple) and peer else None
     if not isinstance(host, str) or not host:
         return None
-    from ptt.platform import bootargs as B
-    if host.lower().startswith("::ffff:") and "." in host:
-        host = host[7:]              # IPv4-mapped, dotted form
     try:
         if ":" in host:
-            a = B.parse_ipv6(host)
+            a = W.ipv6_bytes(host)
             if a[:12] == b"\0" * 10 + b"\xff\xff":
                 return (4, a[12:])
             return (6, a)
-        return (4, B.parse_ipv4(host))
-    except ValueError:
+        return (4, W.ipv4_bytes(host))
+    except W.FormatError:
         return None
 
 
