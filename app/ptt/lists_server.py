@@ -20,7 +20,7 @@ from ptt.dns.resolver import NxDomain
 from ptt.mail import headers as H
 from ptt.mail.address import AddressError, normalize_domain, split_mailbox
 from ptt.mail.dates import rfc5322
-from ptt.net import smtp_server
+from ptt.net import compat, smtp_server
 from ptt.smtp.replies import Reply
 from ptt.store import schema
 from ptt.store.files import Files
@@ -32,6 +32,8 @@ R451_STORE = Reply(451, "4.3.0", "could not store the message; please retry late
 R250_OK = Reply(250, "2.1.0", "ok")
 R250_RCPT = Reply(250, "2.1.5", "ok")
 PENDING = "pending"
+TLS_CERT = "tls/cert.pem"
+TLS_KEY = "tls/key.pem"
 META = "store.json"
 BOUNCES = "bounces.json"
 
@@ -105,13 +107,29 @@ class ListsServer:
         for line in self.files.recover():
             log("store: " + line)
         self.store = Store(self.files, domain, randbytes, log)
+        if self.tls_context is None:
+            self.tls_context = self._tls_context()
         self.queue = Queue(self.files, randbytes, domain, first_retry=first_retry)
         log("queue: " + self.queue.load())
         self.delivery = Delivery(self.queue, Router(resolver, smarthost), domain, clock,
-                                 tls_context=None, concurrency=concurrency,
+                                 tls_context=compat.client_context(), concurrency=concurrency,
                                  timeout=delivery_timeout, on_failed=self.on_failed, log=log)
         self.accepted = 0
         self.apply(logic.expire(self.ctx(), self.store.state))
+
+    def _tls_context(self):
+        """STARTTLS from tls/cert.pem and tls/key.pem on the store, if there
+        (ptt-tool tls puts them there)."""
+        if not (self.files.exists(TLS_CERT) and self.files.exists(TLS_KEY)):
+            self.log("tls: no certificate on the store (ptt-tool tls): STARTTLS not offered")
+            return None
+        try:
+            ctx = compat.server_context(self.files.read(TLS_CERT), self.files.read(TLS_KEY))
+        except Exception as e:  # a bad pair must not stop the mail: serve in the clear
+            self.log("tls: cannot load tls/cert.pem and tls/key.pem (%r): STARTTLS not offered" % (e,))
+            return None
+        self.log("tls: STARTTLS offered with tls/cert.pem")
+        return ctx
 
     def ctx(self):
         return logic.Context(self.domain, self.store.secret, self.clock(), self.randbytes, self.txt)

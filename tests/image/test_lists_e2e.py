@@ -23,14 +23,16 @@ def test_post_through_the_booted_image_reaches_every_subscriber(lists_image, acc
     assert cli.main(["create", disk, "--domain", DOMAIN]) == 0
     assert cli.main(["add", disk, "ptt", "-m", "mod@a.test", "-s", "alice@a.test",
                      "-s", "bob@b.test"]) == 0
+    assert cli.main(["tls", disk, "--self-signed"]) == 0
     with Internet(str(tmp_path / "net"), domains=["a.test", "b.test"], guest=True) as net:
         words = ["--ipv4=10.0.2.15/24", "--ipv4-gateway=10.0.2.2", "--domain=" + DOMAIN,
                  "-n", net.guest_resolver]
         cmd = run.qemu_command(lists_image, disk, free_port, "32M", accel, words)
         with run.VM(cmd, log_path=str(tmp_path / "console.log")).start() as vm:
             vm.wait_for(r"ptt: listening on port 25", boot_timeout)
-            r = swaks("127.0.0.1", free_port, "alice@a.test", "ptt@" + DOMAIN, data=POST)
+            r = swaks("127.0.0.1", free_port, "alice@a.test", "ptt@" + DOMAIN, data=POST, args=["--tls"])
             assert r.ok, r.transcript
+            assert "=== TLS started with cipher" in r.transcript  # STARTTLS by MicroPython's tls in the guest
             msgs = net.mx.wait_for(2, timeout=boot_timeout + 60)
             vm.send("shutdown")
             assert vm.wait(boot_timeout) == 0, vm.console
@@ -40,6 +42,7 @@ def test_post_through_the_booted_image_reaches_every_subscriber(lists_image, acc
     for m in msgs:
         head = m.content.split(b"\r\n\r\n")[0].replace(b"\r\n ", b" ")
         assert b"\r\nList-Id: <ptt.lists.example.org>" in head
+        assert b" by lists.example.org with ESMTPS id " in head
         assert m.content.endswith(b"\r\n\r\nHello from a list in a VM.\r\n")
     assert fsck(disk).returncode == 0
     info = json.loads(subprocess.run(["mtype", "-i", disk, "::/lists/ptt.json"],

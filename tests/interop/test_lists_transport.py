@@ -156,6 +156,24 @@ def test_postmaster_mail_reaches_the_admin_or_the_moderators(tmp_path):
         assert [m.recipient for m in msgs] == ["mod@a.test"]
 
 
+def test_starttls_with_the_stores_certificate(tmp_path):
+    subs = ["alice@a.test"]
+    with Internet(str(tmp_path / "net"), domains=["a.test"]) as net:
+        img = make_store(tmp_path, subs)
+        assert main(["tls", img, "--self-signed"]) == 0
+        srv = ListsHost(img, DOMAIN, free_port(), nameserver=net.resolver).start()
+        try:
+            r = swaks("127.0.0.1", srv.port, "alice@a.test", "ptt@lists.test", data=POST, args=["--tls"])
+            assert r.ok, r.transcript
+            assert "250 STARTTLS" in r.transcript and "=== TLS started with cipher" in r.transcript
+            msgs = net.mx.wait_for(1, timeout=60)
+        finally:
+            srv.stop()
+        assert "tls: STARTTLS offered" in srv.output()
+    head = msgs[0].content.split(b"\r\n\r\n")[0].replace(b"\r\n ", b" ")
+    assert b" by lists.test with ESMTPS id " in head
+
+
 def _show(img):
     import subprocess
     import sys

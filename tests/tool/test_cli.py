@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import fsck, mdir, mtype, read_list, write_file
+from toolhelp import fsck, mdir, mtype, read_list, write_file
 
 MiB = 1024 * 1024
 

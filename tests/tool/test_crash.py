@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from conftest import fsck, read_list
+from toolhelp import fsck, read_list
 
 from ptt_tool import fatimage
 from ptt_tool.fatimage import ImageError

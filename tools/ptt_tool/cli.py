@@ -266,8 +266,8 @@ def cmd_check(args):
 def extensions():
     """Subcommands that live in modules of their own; each module offers
     add_parser(subparsers) and sets func on its parser(s)."""
-    from . import dnscheck, keys, run
-    return (run, keys, dnscheck)
+    from . import dnscheck, keys, run, tls
+    return (tls, run, keys, dnscheck)
 
 
 def build_parser():

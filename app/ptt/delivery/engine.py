@@ -28,6 +28,13 @@ from ptt.store import queue as Q
 NO_RESULT = Reply(451, "4.3.0", "the session ended without a result for this recipient; retrying")
 
 
+def _all_temporary(outcomes):
+    for o in outcomes:
+        if o[1] != "temporary":
+            return False
+    return True
+
+
 class Router:
     """Where mail for a domain goes: [(ip, port)], or an error Reply.
 
@@ -99,35 +106,45 @@ class Delivery:
                 for e in g:
                     self._record(e, status, error)
             return
+        txns = None
         for i, (ip, port) in enumerate(hosts):
-            txns = []
-            for g in groups:
-                body = bodies.get(g[0].msgid)
-                if body is None:
-                    body = bodies[g[0].msgid] = self.queue.body(g[0].msgid)
-                txns.append(Transaction(g[0].sender, [e.recipient for e in g], body))
-            done = await smtp_client.send(ip, port, self.local_hostname, txns,
-                                          tls_context=self.tls_context, timeout=self.timeout)
-            by_rcpt = {}
-            for td in done:
-                for r in td.results:
-                    by_rcpt[(id(td.transaction), r.recipient)] = r
-            outcomes = []
-            for g, t in zip(groups, txns):
-                for e in g:
-                    r = by_rcpt.get((id(t), e.recipient))
-                    if r is None:  # no word on it: never leave it stuck
-                        outcomes.append((e, "temporary", NO_RESULT))
-                    else:
-                        outcomes.append((e, r.status, r.reply))
+            if txns is None:
+                txns = []
+                for g in groups:
+                    body = bodies.get(g[0].msgid)
+                    if body is None:
+                        body = bodies[g[0].msgid] = self.queue.body(g[0].msgid)
+                    txns.append(Transaction(g[0].sender, [e.recipient for e in g], body))
+            outcomes = await self._session(ip, port, groups, txns, self.tls_context)
+            if self.tls_context is not None and _all_temporary(outcomes):
+                # Opportunistic TLS (RFC 7435): a failed handshake must not
+                # strand the mail; this host gets one more try in the clear.
+                outcomes = await self._session(ip, port, groups, txns, None)
             # RFC 5321 5.1: when this host fails temporarily as a whole, the
             # next MX may still take the mail.
-            if i + 1 < len(hosts) and all(o[1] == "temporary" for o in outcomes):
+            if i + 1 < len(hosts) and _all_temporary(outcomes):
                 self.log("delivery: %s:%s failed for %s (%s); trying the next MX" % (ip, port, domain, outcomes[0][2]))
                 continue
             for e, status, reply in outcomes:
                 self._record(e, status, reply)
             return
+
+    async def _session(self, ip, port, groups, txns, tls_context):
+        done = await smtp_client.send(ip, port, self.local_hostname, txns,
+                                      tls_context=tls_context, timeout=self.timeout)
+        by_rcpt = {}
+        for td in done:
+            for r in td.results:
+                by_rcpt[(id(td.transaction), r.recipient)] = r
+        outcomes = []
+        for g, t in zip(groups, txns):
+            for e in g:
+                r = by_rcpt.get((id(t), e.recipient))
+                if r is None:  # no word on it: never leave it stuck
+                    outcomes.append((e, "temporary", NO_RESULT))
+                else:
+                    outcomes.append((e, r.status, r.reply))
+        return outcomes
 
     def _flush(self):
         t0 = ticks_ms()
