@@ -17,6 +17,8 @@ from ptt.lists import logic
 from ptt.lists import pending as P
 from ptt.lists import route
 from ptt.dns.resolver import NxDomain
+from ptt.dns import wire as W
+from ptt import authres, spf
 from ptt.mail import headers as H
 from ptt.mail.address import AddressError, normalize_domain, split_mailbox
 from ptt.mail.dates import rfc5322
@@ -131,20 +133,48 @@ class ListsServer:
         self.log("tls: STARTTLS offered with tls/cert.pem")
         return ctx
 
-    def ctx(self):
-        return logic.Context(self.domain, self.store.secret, self.clock(), self.randbytes, self.txt)
+    def ctx(self, lookup=None):
+        lookup = lookup or self.lookup()
 
-    def txt(self, name):
-        """TXT lookup for DMARC: [] when the name does not exist (the policy
-        search then goes on up the tree); raising means "unknown", and the
-        logic then mitigates."""
-        if self.resolver is None:
-            raise OSError("no resolver configured")
-        try:
-            found = self.resolver.txt(name)
-        except NxDomain:
-            return []
-        return [t.decode() if isinstance(t, bytes) else t for t in found]
+        def txt(name):
+            # DMARC policy search: [] where the name does not exist (the
+            # search goes on up the tree); raising means "unknown", and the
+            # logic then mitigates.
+            try:
+                found = lookup(name, "TXT")
+            except spf.NXDomain:
+                return []
+            return [t.decode() if isinstance(t, bytes) else t for t in found]
+        return logic.Context(self.domain, self.store.secret, self.clock(), self.randbytes, txt)
+
+    def lookup(self):
+        """A DNS lookup for one message, as ptt.spf and ptt.authres want it
+        (SPF, DKIM keys, DMARC), remembering answers so the list logic's
+        DMARC search asks nothing twice. PTR is not supported: the SPF
+        "ptr" mechanism (discouraged by RFC 7208 5.5) then matches nothing."""
+        memo = {}
+        types = {"A": W.A, "AAAA": W.AAAA, "MX": W.MX, "TXT": W.TXT}
+
+        def lookup(name, rtype):
+            key = (name, rtype)
+            if key not in memo:
+                try:
+                    if self.resolver is None:
+                        raise OSError("no resolver configured")
+                    if rtype not in types:
+                        memo[key] = []
+                    else:
+                        data = self.resolver.query(name, types[rtype]).data
+                        memo[key] = [W.txt_value(d) for d in data] if rtype == "TXT" else list(data)
+                except NxDomain:
+                    memo[key] = spf.NXDomain(name)
+                except Exception as e:
+                    memo[key] = e
+            r = memo[key]
+            if isinstance(r, Exception):
+                raise r
+            return r
+        return lookup
 
     def apply(self, out):
         """Make an Outcome durable: documents, then queued mail. Returns ids."""
@@ -213,7 +243,8 @@ class ListsServer:
         return H.fold(b"Received", [(b" ", w, False) for w in words]) + b"\r\n"
 
     def on_message(self, ctx, envelope, data):
-        c = self.ctx()
+        lookup = self.lookup()
+        c = self.ctx(lookup)
         admin = [r for r in envelope.recipients if self._is_admin(r)]
         lists = [r for r in envelope.recipients if not self._is_admin(r)]
         if lists:
@@ -222,15 +253,22 @@ class ListsServer:
                 self.log("refused from <%s>: %s %s %s" % ((envelope.reverse_path,) + tuple(refusal)))
                 return Reply(refusal[0], refusal[1], refusal[2])
         trace_id = self.queue.new_id(c.now)
-        data = self._received(ctx, envelope, trace_id) + data
+        received = self._received(ctx, envelope, trace_id)
         try:
             ids = []
             if admin:  # forwarded as it came, so replies and bounces reach the sender
+                data_admin = received + data
                 to = self._admin_recipients()
                 if to:
-                    ids.append(self.queue.add(data, [(envelope.reverse_path, to)], c.now))
+                    ids.append(self.queue.add(data_admin, [(envelope.reverse_path, to)], c.now))
                     self.delivery.wake()
             if lists:
+                # RFC 8601: our verdict on top, any field claiming to be ours
+                # removed; the signer turns it into ARC-Authentication-Results.
+                data, summary = authres.authenticate(data, ctx.peer[0], ctx.helo_name or "",
+                                                     envelope.reverse_path, self.domain, lookup, c.now)
+                self.log("auth: <%s> %s" % (envelope.reverse_path, summary.field.decode().split(";", 1)[1].strip()))
+                data = received + data
                 ids += self.apply(logic.incoming(c, self.store.state, envelope.reverse_path, lists, data))
         except Exception as e:
             self.log("store: cannot take a message from <%s>: %r" % (envelope.reverse_path, e))

@@ -51,6 +51,26 @@ def test_post_reaches_every_subscriber_through_the_mx(tmp_path):
     assert "temp queue: 0 messages" in _show(img)
 
 
+def test_inbound_authentication_results_replace_forged_ones(tmp_path):
+    forged = (b"Authentication-Results: LISTS.test; spf=pass smtp.mailfrom=alice@a.test; dmarc=pass\r\n"
+              b"Authentication-Results: other.example; spf=fail\r\n" + POST)
+    with Internet(str(tmp_path / "net"), domains=["a.test"],
+                  records={"a.test": '@ IN TXT "v=spf1 ip4:127.0.0.0/8 -all"'}) as net:
+        img = make_store(tmp_path, ["alice@a.test"])
+        srv = ListsHost(img, DOMAIN, free_port(), nameserver=net.resolver).start()
+        try:
+            assert swaks("127.0.0.1", srv.port, "alice@a.test", "ptt@lists.test", data=forged).ok
+            msgs = net.mx.wait_for(1, timeout=60)
+        finally:
+            srv.stop()
+    head = msgs[0].content.split(b"\r\n\r\n")[0].replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")
+    ours = [l for l in head.split(b"\r\n") if l.lower().startswith(b"authentication-results: lists.test;")]
+    assert len(ours) == 1, head  # the forged one is gone, ours is there
+    assert b"spf=pass smtp.mailfrom=alice@a.test" in ours[0]
+    assert b"dkim=none" in ours[0] and b"dmarc=" in ours[0]
+    assert b"Authentication-Results: other.example; spf=fail" in head  # others' fields are kept
+
+
 def test_unknown_recipients_and_relaying_are_refused(tmp_path):
     img = make_store(tmp_path, ["alice@a.test"])
     srv = ListsHost(img, DOMAIN, free_port(), smarthost="127.0.0.1:9").start()

@@ -14,6 +14,9 @@ from ptt.smtp.events import NEED_DATA, ConnectionClosed, StartTLS
 from ptt.smtp.replies import Reply
 
 TIMEOUT = Reply(421, "4.4.2", "remote server did not answer in time; retry later")
+# Replies are short. MicroPython allocates the whole size asked for on every
+# read: 64 KiB reads made gigabytes of garbage in a large fan-out.
+REPLY_READ = 4096
 
 
 async def send(host, port, local_hostname, transactions, tls_context=None,
@@ -33,7 +36,7 @@ async def send(host, port, local_hostname, transactions, tls_context=None,
                 if out:
                     await compat.write(writer, out)
                 try:
-                    data = await compat.wait_for(compat.read(reader), timeout)
+                    data = await compat.wait_for(compat.read(reader, REPLY_READ), timeout)
                 except compat.TimeoutError_:
                     client.fail(TIMEOUT)
                     continue
