@@ -66,6 +66,23 @@ class TestDerivation(unittest.TestCase):
         with self.assertRaises(K.KeyError_):
             explicit.key("rsa", "s1-rsa")
 
+    def test_rotated_out_rsa_keys_are_released(self):
+        # A native private op (platform/mbedtls) keeps C copies of each key.
+        from ptt.crypto import rsa
+        released = []
+        old = rsa.set_private_op(rsa.crt_private_op, released.append)
+        try:
+            ring = K.Keyring("example.org", seed=SEED, rsa_bits=1024)
+            k1 = ring.key("rsa", "s1-rsa")
+            k2 = ring.key("rsa", "s2-rsa")
+            ring.key("ed25519", "s1-ed25519")
+            ring.forget_except(["s2-rsa"])
+            self.assertEqual(len(released), 1)
+            self.assertIs(released[0], k1)
+            self.assertIs(ring.key("rsa", "s2-rsa"), k2)
+        finally:
+            rsa.set_private_op(old)
+
     def test_txt_record(self):
         k = K.derive_ed25519(SEED, "example.org", "s1-ed25519")
         self.assertTrue(dkim.txt_record(k).startswith(b"v=DKIM1; k=ed25519; p="))

@@ -56,15 +56,28 @@ def crt_private_op(key, m):
 _private_op = crt_private_op
 
 
-def set_private_op(fn):
+def set_private_op(fn, release=None):
     """Install fn(key, m) -> int as the private op; returns the previous one.
 
+    release(key), if given, frees what fn keeps for a key (a native op keeps
+    copies of the key in C memory); release() below calls it.
     Pass crt_private_op to go back to pure Python.
     """
-    global _private_op
+    global _private_op, _release
     old = _private_op
     _private_op = fn
+    _release = release
     return old
+
+
+_release = None
+
+
+def release(key):
+    """The key is no longer used (e.g. rotated out): free what the private
+    op keeps for it."""
+    if _release is not None:
+        _release(key)
 
 
 def emsa_pkcs1_v15(digest, k):

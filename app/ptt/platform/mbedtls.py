@@ -222,7 +222,7 @@ def install():
         why_not = str(e) or type(e).__name__
         return False
     why_not = ""
-    rsa.set_private_op(private_op)
+    rsa.set_private_op(private_op, forget)
     return True
 
 

@@ -337,4 +337,6 @@ class Keyring:
         """Drop cached keys whose selector is not in keep (a list)."""
         for ck in list(self._cache):
             if ck.split(" ", 1)[1] not in keep:
+                if ck.startswith("rsa "):
+                    _rsa.release(self._cache[ck])
                 del self._cache[ck]
