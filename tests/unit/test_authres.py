@@ -5,23 +5,8 @@ import unittest
 from ptt import authres, dkim, spf
 from ptt.crypto import keys
 from ptt.mail import headers as H
+from testkeys import RSA_PEM
 
-RSA_PEM = b"""-----BEGIN RSA PRIVATE KEY-----
-MIICXQIBAAKBgQDUDc51h/58HI0Mn3og1Yk0niIGpAwJkuykFj+DrvztGiSXw1sO
-LT/KQ8wJmL1sWNz4HOw6nbLVgCTXgnF0ei1yM7hEaTd5Qx2BdhnYlC21MEish9ku
-jBEPxbNun29cy/C8zoBMSubVrEBaj+ejSBIxksDC0UF97SOGih5OmB8hrwIDAQAB
-AoGAHw/mrlC9dnC4OKEjwquE7bA8S7y8Bqr+/wpDQ4behdzOf2yeafU24uoLeVxm
-YvihZbbW47818xBSVT9GX0mGXm/yY3IgwE7AOKsLeySohRApnJEjYBzoVQ1JYVx4
-rwhGzegu3K5FA5iywmFEjWi5zEXGg6xWKlcJvDE2E5qRGAECQQDqDffbC1ARfBrz
-tVh4t+igFCtTZ2hIsm8nRb+XTUei/bx0U5A319NEIo8fVHQdOk5cakaxHZjI4cic
-JejOTeUZAkEA5+/BV3J+95b2bBhjhFKNnJ0gEJsgtX24yf2BpiiaQR0TlEmeSMX/
-6F+h8hjEJYf3tCFThCT/Piy/xWBgOXqOBwJBAK+Apdf0FafmvXb9BkgO7zoJpas2
-oPXSBpMWM+HKKutHBCbd+ghFp78xgsxlUWQRMm0Nq9Bndwc6dmjP7E+2DRECQF7b
-NFSCVCEIUaHl25V7ecUqkbmY6Cix0Uhy8Ho3MtccgCxua1jR+ZZcvkvYCyhaUlkO
-JCzwQJ96B7g+cTwwvjMCQQDhEKMqGpCndjX1l6Jeu3mN9nywJ++4uSwLNSKxQGYw
-6STVc2h+rt5QlU/KLHFsdCX0Yzcs0e9wqcD8OTex9pe2
------END RSA PRIVATE KEY-----
-"""
 
 
 NOW = 1700000000
