@@ -5,9 +5,6 @@ verifies both signatures with the keys read from the zone."""
 import base64
 import os
 
-import dns.message
-import dns.query
-import dns.rdatatype
 import pytest
 
 from interop import bind
@@ -43,12 +40,6 @@ def signer_image(tmp_path_factory):
     return out
 
 
-def zone_txt(ns, name):
-    q = dns.message.make_query(name, "TXT")
-    r = dns.query.tcp(q, "127.0.0.1", port=ns.port, timeout=3)
-    return [b"".join(rd.strings) for rrset in r.answer if rrset.rdtype == dns.rdatatype.TXT for rd in rrset]
-
-
 def test_signer_vm_publishes_keys_signs_and_relays(signer_image, accel, boot_timeout, tmp_path, free_port):
     ns = bind.Bind(str(tmp_path / "dns"), {ZONE: ZONE_BODY}, keys={KEY: ("hmac-sha256", SECRET)})
     ns.start()
@@ -64,8 +55,8 @@ def test_signer_vm_publishes_keys_signs_and_relays(signer_image, accel, boot_tim
             with run.VM(cmd, log_path=str(tmp_path / "console.log")).start() as vm:
                 # Deriving the RSA key from the seed takes a while under TCG.
                 vm.wait_for(r"ptt: listening on port 25", boot_timeout * 3)
-                assert zone_txt(ns, "vm-rsa._domainkey." + ZONE), vm.console
-                assert zone_txt(ns, "vm-ed25519._domainkey." + ZONE), vm.console
+                assert ns.txt("vm-rsa._domainkey." + ZONE), vm.console
+                assert ns.txt("vm-ed25519._domainkey." + ZONE), vm.console
                 r = swaks("127.0.0.1", free_port, "alice@example.test", "bob@dest.test", data=MESSAGE)
                 assert r.ok, r.transcript
                 msgs = mx.wait_for(1, timeout=boot_timeout)
@@ -74,10 +65,7 @@ def test_signer_vm_publishes_keys_signs_and_relays(signer_image, accel, boot_tim
         assert msgs[0].sender == "alice@example.test" and msgs[0].recipient == "bob@dest.test"
         delivered = msgs[0].original  # as the signer sent it, without Postfix's trace field
 
-        def dnsfunc(name, timeout=5):
-            vals = zone_txt(ns, (name.decode() if isinstance(name, bytes) else name).rstrip("."))
-            return vals[0] if vals else None
-
+        dnsfunc = ns.dkim_dnsfunc()
         sigs = [v for n, v in dkim.DKIM(delivered).headers if n.lower() == b"dkim-signature"]
         algs = sorted(dict(p.strip().split(b"=", 1) for p in s.replace(b"\r\n", b"").split(b";")
                            if b"=" in p)[b"a"].strip() for s in sigs)

@@ -5,6 +5,8 @@ zones, TSIG keys allowed to update them.
               keys={"k._update.example.test": ("hmac-sha256", b"secret")}) as ns:
         ns.port          # UDP and TCP on 127.0.0.1
         ns.key_string("k._update.example.test")   # NAME:ALG:BASE64
+        ns.txt("sel._domainkey.example.test")     # TXT values, via dnspython
+        ns.dkim_dnsfunc()                         # the same, for dkimpy
 
 ZONE_TEXT is a zone file body; "$ORIGIN" and "$TTL" are added. Each key may
 update its zones (update-policy: grant KEY zonesub ANY). `named -g -4`
@@ -138,6 +140,24 @@ class Bind:
                 with open(p, errors="replace") as f:
                     out += f.read()[-4000:]
         return out
+
+    def txt(self, name):
+        """The TXT values at NAME (each record's strings joined), asked over
+        TCP with dnspython: what the zone holds now, journal included."""
+        import dns.message
+        import dns.query
+        import dns.rdatatype
+        r = dns.query.tcp(dns.message.make_query(name, "TXT"), "127.0.0.1", port=self.port, timeout=3)
+        return [b"".join(rd.strings) for rrset in r.answer if rrset.rdtype == dns.rdatatype.TXT
+                for rd in rrset]
+
+    def dkim_dnsfunc(self):
+        """A dnsfunc for dkimpy's verify/arc_verify: the first TXT value at
+        the name in this server's zones, or None."""
+        def dnsfunc(name, timeout=5):
+            vals = self.txt((name.decode() if isinstance(name, bytes) else name).rstrip("."))
+            return vals[0] if vals else None
+        return dnsfunc
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:

@@ -137,7 +137,7 @@ def test_permanent_failure_is_not_retried(tmp_path):
         srv = ListsHost(img, DOMAIN, free_port(), nameserver=net.resolver, first_retry=1).start()
         try:
             swaks("127.0.0.1", srv.port, "here@a.test", "ptt@lists.test", data=POST)
-            msgs = net.mx.wait_for(1, timeout=60)
+            net.mx.wait_for(1, timeout=60)
             time.sleep(2.5)  # past two retry delays: nothing more may come
         finally:
             srv.stop()

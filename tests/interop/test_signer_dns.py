@@ -47,13 +47,6 @@ def ns(tmp_path):
     b.stop()
 
 
-def txt(ns, name):
-    q = dns.message.make_query(name, "TXT")
-    r = dns.query.tcp(q, "127.0.0.1", port=ns.port, timeout=3)
-    return [b"".join(rd.strings) for rrset in r.answer if rrset.rdtype == dns.rdatatype.TXT
-            for rd in rrset]
-
-
 def serial(ns):
     q = dns.message.make_query(ZONE, "SOA")
     r = dns.query.tcp(q, "127.0.0.1", port=ns.port, timeout=3)
@@ -81,8 +74,8 @@ def expected(selector, alg="ed25519"):
 
 def test_publishes_then_leaves_a_matching_record_alone(ns):
     keys, lines = setup(ns)
-    assert txt(ns, "s1-ed25519._domainkey." + ZONE) == [expected("s1-ed25519")]
-    assert txt(ns, "s1-rsa._domainkey." + ZONE) == [expected("s1-rsa", "rsa")]
+    assert ns.txt("s1-ed25519._domainkey." + ZONE) == [expected("s1-ed25519")]
+    assert ns.txt("s1-rsa._domainkey." + ZONE) == [expected("s1-rsa", "rsa")]
     assert any("published s1-rsa._domainkey" in l for l in lines), lines
     before = serial(ns)
     keys, lines = setup(ns)
@@ -97,7 +90,7 @@ def test_replaces_a_different_record(ns):
     u.add("s1-ed25519._domainkey", 300, "TXT", '"v=DKIM1; k=ed25519; p=AAAAC3NzaC1lZDI1NTE5AAAAIG"')
     assert dns.query.tcp(u, "127.0.0.1", port=ns.port, timeout=3).rcode() == 0
     keys, lines = setup(ns)
-    assert txt(ns, "s1-ed25519._domainkey." + ZONE) == [expected("s1-ed25519")]
+    assert ns.txt("s1-ed25519._domainkey." + ZONE) == [expected("s1-ed25519")]
     assert any("replaced a different key" in l for l in lines), lines
 
 
@@ -110,7 +103,7 @@ def test_wrong_tsig_key_is_a_clear_error_and_changes_nothing(ns):
     assert "publishing s1-rsa._domainkey.example.test failed" in msg
     assert "BADSIG" in msg or "NOTAUTH" in msg, msg
     assert "\n" not in msg
-    assert txt(ns, "s1-rsa._domainkey." + ZONE) == []
+    assert ns.txt("s1-rsa._domainkey." + ZONE) == []
     assert serial(ns) == before
     unknown = "other._update.example.test:SHA256:" + base64.b64encode(SECRET).decode()
     with pytest.raises(D.DnsConfError) as e:
@@ -125,18 +118,18 @@ def test_rotation_publishes_keeps_and_deletes(ns):
     start = T0 - T0 % PERIOD
     kw = dict(selector=sel, extra=["-x", "1h", "--algorithm=ed25519"])
     setup(ns, now=T0, **kw)
-    assert txt(ns, name(start)) == [expected("ptt-%d-ed25519" % start)]
-    assert txt(ns, name(start - PERIOD)) == [expected("ptt-%d-ed25519" % (start - PERIOD))]
+    assert ns.txt(name(start)) == [expected("ptt-%d-ed25519" % start)]
+    assert ns.txt(name(start - PERIOD)) == [expected("ptt-%d-ed25519" % (start - PERIOD))]
     # Lead time before the next period: the next record appears early.
     keys, _ = setup(ns, now=start + PERIOD - 100, **kw)
     assert keys.signers()[0][1] == b"ptt-%d-ed25519" % start
-    assert txt(ns, name(start + PERIOD)) != []
+    assert ns.txt(name(start + PERIOD)) != []
     # Next period: sign with the new key; the previous record stays (its
     # signatures are still valid), the one before it is deleted.
     keys, lines = setup(ns, now=start + PERIOD + 5, **kw)
     assert keys.signers()[0][1] == b"ptt-%d-ed25519" % (start + PERIOD)
-    assert txt(ns, name(start)) != []
-    assert txt(ns, name(start - PERIOD)) == [], lines
+    assert ns.txt(name(start)) != []
+    assert ns.txt(name(start - PERIOD)) == [], lines
     assert any("deleted %s" % name(start - PERIOD) in l for l in lines), lines
 
 
@@ -171,15 +164,15 @@ def run_mpy(tmp_path, ws, now=None):
 def test_micropython_publishes_and_rotates(ns, tmp_path):
     out = run_mpy(tmp_path, words(ns))
     assert "SIGNERS s1-rsa s1-ed25519" in out, out
-    assert txt(ns, "s1-rsa._domainkey." + ZONE) == [expected("s1-rsa", "rsa")]
-    assert txt(ns, "s1-ed25519._domainkey." + ZONE) == [expected("s1-ed25519")]
+    assert ns.txt("s1-rsa._domainkey." + ZONE) == [expected("s1-rsa", "rsa")]
+    assert ns.txt("s1-ed25519._domainkey." + ZONE) == [expected("s1-ed25519")]
     start = T0 - T0 % PERIOD
     rot = words(ns, selector="ptt-%d", extra=["-x", "1h", "--algorithm=ed25519"])
     run_mpy(tmp_path, rot, T0)
     out = run_mpy(tmp_path, rot, start + PERIOD + 5)
     assert "SIGNERS ptt-%d-ed25519" % (start + PERIOD) in out, out
-    assert txt(ns, "ptt-%d-ed25519._domainkey.%s" % (start - PERIOD, ZONE)) == []
-    assert txt(ns, "ptt-%d-ed25519._domainkey.%s" % (start + PERIOD, ZONE)) == [
+    assert ns.txt("ptt-%d-ed25519._domainkey.%s" % (start - PERIOD, ZONE)) == []
+    assert ns.txt("ptt-%d-ed25519._domainkey.%s" % (start + PERIOD, ZONE)) == [
         expected("ptt-%d-ed25519" % (start + PERIOD))]
 
 
@@ -189,4 +182,4 @@ def test_micropython_wrong_key(ns, tmp_path):
     out = run_mpy(tmp_path, words(ns, key=bad))
     assert "ERROR publishing s1-rsa._domainkey.example.test failed" in out, out
     assert serial(ns) == before
-    assert txt(ns, "s1-rsa._domainkey." + ZONE) == []
+    assert ns.txt("s1-rsa._domainkey." + ZONE) == []

@@ -16,9 +16,6 @@ import subprocess
 import sys
 import time
 
-import dns.message
-import dns.query
-import dns.rdatatype
 import pytest
 
 from interop import bind
@@ -84,26 +81,6 @@ def ns(tmp_path_factory):
     b.start()
     yield b
     b.stop()
-
-
-def txt(ns, name):
-    q = dns.message.make_query(name, "TXT")
-    r = dns.query.tcp(q, "127.0.0.1", port=ns.port, timeout=3)
-    out = []
-    for rrset in r.answer:
-        if rrset.rdtype == dns.rdatatype.TXT:
-            for rd in rrset:
-                out.append(b"".join(rd.strings))
-    return out
-
-
-def dkimpy_dns(ns):
-    def dnsfunc(name, timeout=5):
-        if isinstance(name, bytes):
-            name = name.decode()
-        vals = txt(ns, name.rstrip("."))
-        return vals[0] if vals else None
-    return dnsfunc
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +170,8 @@ def test_signs_relays_to_postfix_and_verifies(ns, sink, keys_b64, runtime):
     s = start_signer(runtime, base_words(ns, sink.port, keys_b64) + ["-x", "1d"])
     try:
         # The signer published both key records into BIND9 at start.
-        assert txt(ns, "relay-rsa._domainkey." + ZONE)[0].startswith(b"v=DKIM1; k=rsa; p=MII")
-        assert txt(ns, "relay-ed25519._domainkey." + ZONE)[0].startswith(b"v=DKIM1; k=ed25519; p=")
+        assert ns.txt("relay-rsa._domainkey." + ZONE)[0].startswith(b"v=DKIM1; k=rsa; p=MII")
+        assert ns.txt("relay-ed25519._domainkey." + ZONE)[0].startswith(b"v=DKIM1; k=ed25519; p=")
         r = swaks(s.port, "bob@example.net")
         assert r.returncode == 0, r.stdout + r.stderr
         assert "<-  250 2.0.0 relayed and signed" in r.stdout, r.stdout
@@ -203,8 +180,8 @@ def test_signs_relays_to_postfix_and_verifies(ns, sink, keys_b64, runtime):
         m = msgs[0]
         # smtp-sink prepends its own lines; dkimpy ignores unsigned fields.
         d = dkimpy.DKIM(m)
-        assert d.verify(idx=0, dnsfunc=dkimpy_dns(ns)), "rsa-sha256 does not verify"
-        assert dkimpy.DKIM(m).verify(idx=1, dnsfunc=dkimpy_dns(ns)), "ed25519-sha256 does not verify"
+        assert d.verify(idx=0, dnsfunc=ns.dkim_dnsfunc()), "rsa-sha256 does not verify"
+        assert dkimpy.DKIM(m).verify(idx=1, dnsfunc=ns.dkim_dnsfunc()), "ed25519-sha256 does not verify"
         assert m.count(b"DKIM-Signature:") == 2
         assert b"x=" in m and b"s=relay-rsa" in m and b"s=relay-ed25519" in m
         assert b"by example.test (ptt signer) with ESMTP" in m
@@ -226,7 +203,7 @@ def test_arc_mode_seals_the_list_servers_results(ns, receiver, keys_b64, runtime
         assert "<-  250 2.0.0 relayed and signed" in r.stdout, r.stdout
         m = (receiver.dir / "msg1.eml").read_bytes()
         assert m.startswith(b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.test; s=relay-rsa")
-        cv, results, reason = dkimpy.arc_verify(m, dnsfunc=dkimpy_dns(ns))
+        cv, results, reason = dkimpy.arc_verify(m, dnsfunc=ns.dkim_dnsfunc())
         assert cv == b"pass", (cv, reason)
         assert b"ARC-Authentication-Results: i=1; lists.example.test; spf=pass" in m
         assert b"DKIM-Signature" not in m
@@ -254,7 +231,7 @@ def test_next_hop_refusals_come_back_to_the_client(ns, receiver, keys_b64, runti
         env = got[1].with_suffix(".env").read_text().split("\n")
         assert env[:2] == ["", "alice@example.test"]
         assert b"Final-Recipient: rfc822; reject@example.net" in dsn
-        assert dkimpy.DKIM(dsn).verify(idx=0, dnsfunc=dkimpy_dns(ns))
+        assert dkimpy.DKIM(dsn).verify(idx=0, dnsfunc=ns.dkim_dnsfunc())
     finally:
         s.stop()
 
