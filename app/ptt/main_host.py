@@ -68,8 +68,10 @@ async def run(opts):
     root, bd = mount(opts)
     smarthost = None
     if opts["smarthost"]:
-        host, _, port = opts["smarthost"].rpartition(":")
-        smarthost = (host, int(port))
+        try:
+            smarthost = bootargs.parse_smtp_host(opts["smarthost"])
+        except ValueError as e:
+            usage("--smarthost: %s" % e)
     resolver = Resolver(opts["nameserver"], os.urandom) if opts["nameserver"] else None
     server = ListsServer(root, bootargs.parse_domain(opts["domain"]), clock, os.urandom,
                          resolver=resolver, smarthost=smarthost,

@@ -14,7 +14,7 @@ from ptt.store import schema
 from . import fatimage
 from .fatimage import ImageError
 from .store import (BOUNCES, EMPTY_BOUNCES, EMPTY_TEMP, LISTS, META, PENDING, TEMP, TMP,
-                    Store, encode, host_address, host_domain, list_path, new_meta)
+                    Store, encode, host_address, host_domain, new_meta)
 
 
 def _count(n, word):

@@ -9,7 +9,7 @@ require_tls); a failed handshake fails the session (TEMPORARY), with no
 fallback to plaintext on the same connection.
 """
 from ptt.net import compat
-from ptt.smtp.client import ClientConnection, TransactionDone, LOST
+from ptt.smtp.client import ClientConnection, TransactionDone
 from ptt.smtp.events import NEED_DATA, ConnectionClosed, StartTLS
 from ptt.smtp.replies import Reply
 

@@ -182,11 +182,22 @@ class Queue:
         """Write temp.json if it changed, then delete bodies no entry needs."""
         if not self.dirty:
             return
-        live = [e for e in self.entries if e.state != DONE]
+        live = []
+        finished = {}
+        for e in self.entries:
+            if e.state == DONE:
+                finished[e.msgid] = True
+            else:
+                live.append(e)
         self.files.write(TEMP, _json_list(live))
         self.entries = live
         self.dirty = False
-        self._drop_orphans()
+        # Only bodies whose last recipient just finished can have become
+        # unneeded; load() sweeps tmp/ for what a crash left behind.
+        needed = self._msgids()
+        for msgid in finished:
+            if msgid not in needed:
+                self.files.remove(TMP + "/" + msgid)
 
     def __len__(self):
         return len([e for e in self.entries if e.state != DONE])
