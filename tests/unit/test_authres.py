@@ -2,10 +2,11 @@
 Authentication-Results field, removal of forged ones, authenticate()."""
 import unittest
 
-from ptt import authres, dkim, spf
+from ptt import authres, dkim
 from ptt.crypto import keys
 from ptt.mail import headers as H
 from testkeys import RSA_PEM
+from fakedns import FakeDNS
 
 
 
@@ -20,24 +21,6 @@ def rsa_key():
     if State.key is None:
         State.key = keys.load_private_key(RSA_PEM)
     return State.key
-
-
-class FakeDNS:
-    def __init__(self, table, fail=()):
-        self.table = table
-        self.fail = fail
-        self.asked = []
-
-    def __call__(self, name, rtype):
-        self.asked.append((name, rtype))
-        if name in self.fail:
-            raise OSError("timeout")
-        if (name, rtype) in self.table:
-            return list(self.table[(name, rtype)])
-        for n, t in self.table:
-            if n == name:
-                return []
-        raise spf.NXDomain(name)
 
 
 def txt_of(table, fail=()):

@@ -2,29 +2,7 @@
 import unittest
 
 from ptt import spf
-
-
-class FakeDNS:
-    """lookup(name, rtype) over a dict {(name, rtype): [answers]}.
-
-    A name that appears under no type is NXDOMAIN; `fail` names raise a
-    temporary error.  Every question asked is recorded in `asked`."""
-
-    def __init__(self, table, fail=()):
-        self.table = table
-        self.fail = fail
-        self.asked = []
-
-    def __call__(self, name, rtype):
-        self.asked.append((name, rtype))
-        if name in self.fail:
-            raise OSError("timeout")
-        if (name, rtype) in self.table:
-            return list(self.table[(name, rtype)])
-        for n, t in self.table:
-            if n == name:
-                return []
-        raise spf.NXDomain(name)
+from fakedns import FakeDNS
 
 
 # RFC 7208 Appendix A.1
