@@ -15,14 +15,23 @@ from imagehelp import make_disk
 REPO = image.REPO
 
 
+def _build(tmp_path_factory, app):
+    out = str(tmp_path_factory.mktemp("image") / ("kvm-" + app))
+    try:
+        image.build_image("kvm", app, out)
+    except image.ImageError as e:
+        pytest.fail("cannot build the %s image: %s" % (app, e), pytrace=False)
+    return out
+
+
 @pytest.fixture(scope="session")
 def lists_image(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("image") / "kvm-lists")
-    try:
-        image.build_image("kvm", "lists", out)
-    except image.ImageError as e:
-        pytest.fail("cannot build the lists image: %s" % e, pytrace=False)
-    return out
+    return _build(tmp_path_factory, "lists")
+
+
+@pytest.fixture(scope="session")
+def signer_image(tmp_path_factory):
+    return _build(tmp_path_factory, "signer")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from interop import bind
 from interop.peers import swaks
 from interop.postfix import PostfixMX
-from ptt_tool import image, run
+from ptt_tool import run
 
 dkim = pytest.importorskip("dkim")
 pytest.importorskip("nacl")
@@ -28,16 +28,6 @@ ns IN A 127.0.0.1
 MESSAGE = (b"From: Alice <alice@example.test>\r\nTo: bob@dest.test\r\nSubject: signed in a VM\r\n"
            b"Date: Wed, 25 Nov 2026 18:00:00 +0000\r\nMessage-ID: <vm-sign-1@example.test>\r\n\r\n"
            b"Signed by the ptt signer image.\r\n")
-
-
-@pytest.fixture(scope="session")
-def signer_image(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("image") / "kvm-signer")
-    try:
-        image.build_image("kvm", "signer", out)
-    except image.ImageError as e:
-        pytest.fail("cannot build the signer image: %s" % e, pytrace=False)
-    return out
 
 
 def test_signer_vm_publishes_keys_signs_and_relays(signer_image, accel, boot_timeout, tmp_path, free_port):
